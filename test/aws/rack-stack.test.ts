@@ -1,0 +1,38 @@
+/** The rack's CloudFormation, checked by synthesis (no AWS account is reachable here). */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { RackStack } from '../../lib/aws/rack-stack';
+
+function template(): Template {
+  const app = new App({ context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
+  return Template.fromStack(new RackStack(app, 'Rack', { rackName: 'test' }));
+}
+
+describe('the rack stack (synthesised; no AWS account here)', () => {
+  it('makes a bundle bucket that is versioned, encrypted, private, logged and sends events to EventBridge', () => {
+    const t = template();
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'bundles/' }),
+      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90, NewerNoncurrentVersions: 10 } })] },
+    });
+    // CDK turns EventBridge notifications on through its bucket-notifications custom resource.
+    t.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+  });
+
+  it('refuses plain HTTP on both buckets', () => {
+    const policies = template().findResources('AWS::S3::BucketPolicy');
+    const denies = Object.values(policies).filter((p) =>
+      JSON.stringify(p).includes('"aws:SecureTransport":"false"'),
+    );
+    expect(denies).toHaveLength(2);
+  });
+
+  it('keeps the buckets when the stack is deleted', () => {
+    const buckets = template().findResources('AWS::S3::Bucket');
+    expect(Object.values(buckets).map((b) => (b as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
+  });
+});
