@@ -92,6 +92,14 @@ describe('the JSON Schema for convox.yml', () => {
     expect(accepted).toEqual([]);
   });
 
+  const { dir, found } = conformanceDir();
+  it.skipIf(!found)('rejects Convox\u2019s own "invalid" fixture, whose misspelled key Convox only tolerates', () => {
+    // invalid.2.yml writes `servicess:`; Convox ignores the key (TestManifestLoadInvalid), we warn, and the schema
+    // flags it: an editor should underline a misspelled section rather than silently deploy nothing.
+    expect(validateSchema(yamlToPlain(readFileSync(join(dir, 'invalid.2.yml'), 'utf8')))).toBe(false);
+    expect(validateSchema.errors?.[0]).toMatchObject({ keyword: 'additionalProperties', params: { additionalProperty: 'servicess' } });
+  });
+
   it('describes every key the engine produces (types and schema do not drift)', () => {
     const definitions = committed.definitions as Record<string, { properties?: Record<string, unknown> }>;
     const service = Object.keys(definitions.service?.properties ?? {});

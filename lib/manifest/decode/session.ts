@@ -11,6 +11,7 @@
 import type { Diagnostic, DiagnosticCode } from '../diagnostics';
 import type { ManifestSource } from '../diagnostics';
 import type { GoValue } from '../yaml/go-value';
+import { shortTag } from '../yaml/go-value';
 
 /** Thrown by a decoder to stop decoding the current value, as Convox's own decoders do. */
 export class DecodeAbort extends Error {
@@ -84,7 +85,7 @@ export class DecodeSession {
 
   /** A yaml.v2 type error: the value's YAML type cannot go into the field's Go type. */
   typeError(value: GoValue, path: string, goType: string, expected: string, hint?: string): void {
-    const tag = tagOf(value);
+    const tag = shortTag(value);
     const shown = 'text' in value ? ` \`${truncate(value.text)}\`` : '';
     const convox = `cannot unmarshal ${tag}${shown} into ${goType}`;
     const line = this.source.locate(value.pos).line;
@@ -119,25 +120,6 @@ export class DecodeSession {
     if (!this.diagnostics.some((x) => x.message === d.message && x.location?.line === d.location?.line && x.severity === d.severity)) {
       this.diagnostics.push(d);
     }
-  }
-}
-
-function tagOf(v: GoValue): string {
-  switch (v.kind) {
-    case 'null':
-      return '!!null';
-    case 'bool':
-      return '!!bool';
-    case 'int':
-      return '!!int';
-    case 'float':
-      return '!!float';
-    case 'string':
-      return v.timestamp ? '!!timestamp' : '!!str';
-    case 'map':
-      return '!!map';
-    case 'seq':
-      return '!!seq';
   }
 }
 

@@ -5,6 +5,7 @@ import { DecodeAbort } from '../decode/session';
 import type {
   AppConfig,
   AppSettings,
+  ManifestFields,
   AwsLogsSettings,
   Balancer,
   BalancerFields,
@@ -154,19 +155,8 @@ const appSettings = struct<AppSettings>(
   { defName: 'appSettings' },
 );
 
-/** The top level as decoded, before defaults turn entries into complete services. */
-export interface DecodedManifest {
-  appSettings?: AppSettings;
-  balancers?: Balancer[];
-  budget?: BudgetSettings;
-  configs?: AppConfig[];
-  environment?: string[];
-  labels?: Record<string, string>;
-  params?: Record<string, string>;
-  resources?: Resource[];
-  services?: (ServiceFields & { name: string })[];
-  timers?: Timer[];
-}
+/** The top level as decoded, before defaults turn service entries into complete services. */
+export type DecodedManifest = Omit<ManifestFields, 'services'> & { services?: (ServiceFields & { name: string })[] };
 
 export const manifestFields = struct<DecodedManifest>(
   'manifest.Manifest',

@@ -3,8 +3,8 @@ import type { Codec, DecodeContext } from '../decode/codec';
 import { generic } from '../decode/codec';
 import { DecodeAbort } from '../decode/session';
 import type { PortProtocol, PortScheme } from '../types';
-import type { GoMap, GoValue } from '../yaml/go-value';
-import { keyText, scalarText } from '../yaml/go-value';
+import type { GoValue } from '../yaml/go-value';
+import { keyText, lookupKey, scalarText } from '../yaml/go-value';
 import { goAtoi, goSprintS, goSprintV } from '../yaml/go-format';
 
 function atoi(text: string, value: GoValue, ctx: DecodeContext, what: string): number {
@@ -26,11 +26,6 @@ function parseSchemePort(text: string, value: GoValue, ctx: DecodeContext, into:
   into.port = atoi(portText, value, ctx, 'the port as a number');
 }
 
-function lookup(map: GoMap, key: string): GoValue | undefined {
-  let found: GoValue | undefined;
-  for (const e of map.entries) if (keyText(e.key) === key) found = e.value;
-  return found;
-}
 
 /**
  * `port`, `health.port`, `liveness.port`: an int, a `[scheme:]port` string, or `{port, scheme}`.
@@ -43,13 +38,13 @@ export const portScheme: Codec<PortScheme> = {
     const out: PortScheme = { port: previous?.port ?? 0, ...(previous?.scheme !== undefined ? { scheme: previous.scheme } : {}) };
     switch (value.kind) {
       case 'map': {
-        const port = lookup(value, 'port');
+        const port = lookupKey(value, 'port');
         if (port?.kind === 'int') out.port = port.value;
         else if (port?.kind === 'string') parseSchemePort(port.value, port, ctx, out);
         else if (port !== undefined && port.kind !== 'null') {
           throw new DecodeAbort(`could not parse port: ${goSprintS(value)}`, port.pos, ctx.path, 'port must be a number such as 3000');
         }
-        const scheme = lookup(value, 'scheme');
+        const scheme = lookupKey(value, 'scheme');
         if (scheme !== undefined && scheme.kind !== 'null') {
           // Convox assumes a string here and crashes on anything else; we refuse it cleanly.
           if (scheme.kind !== 'string') {

@@ -22,8 +22,8 @@ import type {
   TriggerAuthenticationRef,
 } from '../types';
 import { goAtoi, goSprintV, goTypeName } from '../yaml/go-format';
-import type { GoMap, GoValue } from '../yaml/go-value';
-import { keyText, remarshal } from '../yaml/go-value';
+import type { GoValue } from '../yaml/go-value';
+import { keyText, lookupKey, remarshal } from '../yaml/go-value';
 
 function atoi(text: string, value: GoValue, ctx: DecodeContext): number {
   const parsed = goAtoi(text);
@@ -57,7 +57,7 @@ export const scaleCount: Codec<ScaleCount> = {
         if (k !== 'min' && k !== 'max') warnUnknownKey(ctx, e.key.pos, k, ['min', 'max']);
       }
       for (const bound of ['min', 'max'] as const) {
-        const v = lookup(value, bound);
+        const v = lookupKey(value, bound);
         if (v === undefined || v.kind === 'null') continue;
         if (v.kind === 'int') out[bound] = v.value;
         else if (v.kind === 'string') out[bound] = atoi(v.value, v, childContext(ctx, bound));
@@ -77,11 +77,6 @@ export const scaleCount: Codec<ScaleCount> = {
   }),
 };
 
-function lookup(map: GoMap, key: string): GoValue | undefined {
-  let found: GoValue | undefined;
-  for (const e of map.entries) if (keyText(e.key) === key) found = e.value;
-  return found;
-}
 
 /** `gpu`: a count, or `{count, vendor}`; values of the wrong type are dropped. */
 export const scaleGpu: Codec<ScaleGpu> = {

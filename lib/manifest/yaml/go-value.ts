@@ -97,6 +97,13 @@ export function keyName(key: GoValue): string | undefined {
   return undefined;
 }
 
+/** The value of `key` in a map (the last one, as a Go map keeps), or undefined. */
+export function lookupKey(map: GoMap, key: string): GoValue | undefined {
+  let found: GoValue | undefined;
+  for (const e of map.entries) if (keyText(e.key) === key) found = e.value;
+  return found;
+}
+
 /** The text a mapping key matches struct fields with (yaml.v2 decodes keys into a string). */
 export function keyText(key: GoValue): string {
   return isScalar(key) ? scalarText(key) : '';
