@@ -29,11 +29,20 @@ interface LockState {
   readonly expiresAt: number;
 }
 
-/** The app record as stored: the app, its release history and its lock. */
+/** A deploy waiting for its app; the newest upload (highest `order`) is the one that will run. */
+export interface QueuedDeploy {
+  readonly execution: string;
+  /** Sorts uploads in the order they were made (event time, then S3's sequencer). */
+  readonly order: string;
+  readonly queuedAt: string;
+}
+
+/** The app record as stored: the app, its release history, its lock and its deploy queue. */
 interface AppRecord extends App {
   /** Releases promoted, newest first (the current one first). */
   readonly history: readonly ReleaseId[];
   readonly lock: LockState;
+  readonly queue?: readonly QueuedDeploy[];
 }
 
 export class NotFoundError extends SlipwayError {
@@ -148,6 +157,28 @@ export class ReleaseStore {
     return owner === null ? undefined : { app, owner, token, expiresAt };
   }
 
+  // The deploy queue: uploads arrive while a deploy runs; only the newest waiting one runs next.
+
+  /** Queue a deploy (idempotent for an execution); returns its entry. */
+  async enqueueDeploy(app: string, execution: string, order: string): Promise<QueuedDeploy> {
+    return this.updateApp(app, (record) => {
+      const existing = (record.queue ?? []).find((q) => q.execution === execution);
+      if (existing) return [record, existing];
+      const entry: QueuedDeploy = { execution, order, queuedAt: new Date(this.clock.now()).toISOString() };
+      return [{ ...record, queue: [...(record.queue ?? []), entry] }, entry];
+    });
+  }
+
+  async deployQueue(app: string): Promise<QueuedDeploy[]> {
+    const r = await this.table.get<AppRecord>(appKey(app));
+    if (!r) throw new NotFoundError('app', app);
+    return [...(r.value.queue ?? [])];
+  }
+
+  async dequeueDeploy(app: string, execution: string): Promise<void> {
+    await this.updateApp(app, (record) => [{ ...record, queue: (record.queue ?? []).filter((q) => q.execution !== execution) }, undefined]);
+  }
+
   // Builds and releases
 
   async putBuild(build: Build): Promise<void> {
@@ -207,11 +238,19 @@ export class ReleaseStore {
 
   /** Unpinning needs no lock: it only lets waiting uploads proceed. */
   async unpin(app: string): Promise<App> {
+    return this.updateApp(app, (record) => {
+      const { pin: _pin, ...rest } = record;
+      return [rest, toApp(rest)];
+    });
+  }
+
+  /** Apply `change` to the app record with compare-and-set, retrying on contention. */
+  private async updateApp<T>(app: string, change: (record: AppRecord) => [AppRecord, T]): Promise<T> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const r = await this.table.get<AppRecord>(appKey(app));
       if (!r) throw new NotFoundError('app', app);
-      const { pin: _pin, ...rest } = r.value;
-      if (await this.table.put(appKey(app), rest, r.version)) return toApp(rest);
+      const [next, result] = change(r.value);
+      if (next === r.value || (await this.table.put(appKey(app), next, r.version))) return result;
     }
     throw new ConflictError(`too much contention on app ${app}`, { app });
   }
@@ -245,8 +284,8 @@ export class ReleaseStore {
   }
 }
 
-function toApp(record: App & Partial<Pick<AppRecord, 'history' | 'lock'>>): App {
-  const { history: _history, lock: _lock, ...app } = record;
+function toApp(record: App & Partial<Pick<AppRecord, 'history' | 'lock' | 'queue'>>): App {
+  const { history: _history, lock: _lock, queue: _queue, ...app } = record;
   return app;
 }
 

@@ -1,0 +1,70 @@
+/**
+ * The ports a deploy drives besides the stores: the builder that makes images, the provisioner
+ * that makes resources, the runtime that runs releases, and the app environment. The AWS rack
+ * implements them with CodeBuild, CloudFormation and EKS; the local rack on this machine.
+ */
+import type { Resource } from '../../manifest';
+import type { BuildId, ReleaseId } from '../domain/ids';
+import type { BundleObject, Release, ServiceImage } from '../domain/model';
+import type { BuildUnit } from '../steps/plan-builds';
+
+export interface BuildRequest {
+  readonly app: string;
+  readonly build: BuildId;
+  readonly unit: BuildUnit;
+  readonly bundle: BundleObject;
+  /** The extracted bundle, where the builder can read it (the local rack); AWS builders fetch the bundle themselves. */
+  readonly bundleDir?: string;
+}
+
+export type BuildState = { readonly state: 'running' } | { readonly state: 'succeeded'; readonly image: string } | { readonly state: 'failed'; readonly reason: string };
+
+export interface Builder {
+  /** Start building one unit; builds take minutes, so the pipeline polls `status`. */
+  start(request: BuildRequest): Promise<{ readonly ref: string }>;
+  status(ref: string): Promise<BuildState>;
+}
+
+export interface Provisioner {
+  /** Create or update the app's resources; idempotent. `ready: false` means: ask again after a wait. */
+  ensure(app: string, resources: readonly Resource[]): Promise<{ readonly ready: boolean; readonly waitingOn: readonly string[] }>;
+}
+
+export interface ServiceRollout {
+  readonly name: string;
+  readonly desired: number;
+  readonly ready: number;
+  readonly restarts: number;
+}
+
+export type RolloutState =
+  | { readonly state: 'progressing'; readonly services: readonly ServiceRollout[] }
+  | { readonly state: 'complete'; readonly services: readonly ServiceRollout[] }
+  /** Failed fast: a crash loop, an image that cannot be pulled, a missed progress deadline. */
+  | { readonly state: 'failed'; readonly reason: string; readonly service?: string; readonly services: readonly ServiceRollout[] };
+
+export interface ApplyRequest {
+  readonly app: string;
+  readonly release: Release;
+  /** The release's convox.yml. */
+  readonly manifest: string;
+  readonly images: readonly ServiceImage[];
+  /** The release's environment values (never logged). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface Runtime {
+  /** Roll the release out (a rolling update of every service); returns at once. */
+  apply(request: ApplyRequest): Promise<void>;
+  rolloutStatus(app: string, release: ReleaseId): Promise<RolloutState>;
+  /** One health check of a service of the release: its health path answers 2xx or 3xx. */
+  probe(app: string, release: ReleaseId, service: string): Promise<{ readonly ok: boolean; readonly detail: string }>;
+  /** Take an app's processes away entirely (a first deploy that failed has nothing to roll back to). */
+  remove(app: string): Promise<void>;
+}
+
+export interface EnvStore {
+  /** The app's current environment and its version (version 0 is the empty environment). */
+  current(app: string): Promise<{ readonly version: number; readonly values: Readonly<Record<string, string>> }>;
+  get(app: string, version: number): Promise<Readonly<Record<string, string>>>;
+}

@@ -1,0 +1,422 @@
+/**
+ * The steps of the Deploy state machine, as plain functions over the ports. Each takes the
+ * execution's state and returns the part it adds. A step that fails throws an error whose name
+ * the machine's Catch clauses route on (`BuildFailed`, `BundleRejected`, ...), on AWS and locally.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../../errors';
+import type { Manifest } from '../../manifest';
+import { assertValid, buildHash, loadManifest, ManifestError } from '../../manifest';
+import { BundleRejectedError, extractBundle } from '../bundle/extract';
+import type { BundleLimits } from '../bundle/extract';
+import { BundleKeyError, parseBundleKey } from '../bundle/key';
+import { BuildContextError } from '../build/context';
+import type { BuildId, ReleaseId } from '../domain/ids';
+import { newBuildId, newReleaseId } from '../domain/ids';
+import type { BundleObject, ServiceImage } from '../domain/model';
+import { describeRelease } from '../domain/model';
+import type { EventDetail, EventPublisher, EventType } from '../events';
+import type { BundleStore, ObjectCreatedEvent } from '../ports/bundle-store';
+import type { Builder, EnvStore, Provisioner, Runtime } from '../ports/runtime';
+import type { Clock, Lease, ReleaseStore } from '../stores/release-store';
+import { LockLostError } from '../stores/release-store';
+import type { BuildPlan, BuildUnit } from './plan-builds';
+import { planBuilds } from './plan-builds';
+
+/** Everything a deploy step may use: the ports, and where it may write. */
+export interface DeployContext {
+  readonly store: ReleaseStore;
+  readonly bundles: BundleStore;
+  readonly builder: Builder;
+  readonly provisioner: Provisioner;
+  readonly runtime: Runtime;
+  readonly env: EnvStore;
+  readonly events: EventPublisher;
+  readonly clock: Clock;
+  /** Scratch space for extracted bundles. */
+  readonly workDir: string;
+  readonly bundleLimits?: BundleLimits;
+}
+
+/** Settings of a deploy, from the trigger (the rack's configuration). */
+export interface DeployConfig {
+  /** Seconds between rollout and build status polls. */
+  readonly pollSeconds: number;
+  /** Seconds between tries of a queued deploy for its app's lock. */
+  readonly queuePollSeconds: number;
+  /** How long a deploy's lock lasts without renewal; every poll renews it. */
+  readonly leaseSeconds: number;
+  /** How long every service must stay healthy, without restarts, before promotion. */
+  readonly bakeSeconds: number;
+  /** A rollout that has not completed after this long fails. */
+  readonly progressDeadlineSeconds: number;
+}
+
+export interface DeployState {
+  readonly event: ObjectCreatedEvent;
+  readonly config: DeployConfig;
+  readonly execution: string;
+  readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean };
+  readonly lock?: { readonly status: 'acquired' | 'waiting' | 'superseded'; readonly lease?: Lease; readonly reason?: string; readonly queuedEmitted?: boolean };
+  readonly build?: { readonly id: BuildId; readonly units: readonly BuildUnit[]; readonly images: readonly ServiceImage[]; readonly envVersion: number; readonly dir: string };
+  readonly built?: readonly ServiceImage[][];
+  readonly release?: { readonly id: ReleaseId; readonly previous?: ReleaseId };
+  readonly provision?: { readonly ready: boolean; readonly waitingOn: readonly string[] };
+  readonly rollout?: { readonly startedAt: number; readonly state?: 'progressing' | 'complete' | 'failed'; readonly reason?: string };
+  readonly gate?: { readonly status: 'baking' | 'passed' | 'failed'; readonly startedAt: number; readonly restarts: Readonly<Record<string, number>>; readonly reason?: string };
+  readonly failure?: { readonly Error: string; readonly Cause: string };
+}
+
+/** Errors the machine routes on; the name is the ASL error name. */
+export class DeployStepError extends SlipwayError {
+  constructor(
+    override readonly name: 'BundleRejected' | 'DeployRejected' | 'BuildFailed' | 'ProvisionFailed' | 'LockLost',
+    message: string,
+    context: Record<string, unknown> = {},
+  ) {
+    super(message, name, context);
+  }
+}
+
+function app(state: DeployState): string {
+  if (!state.deploy) throw new SlipwayError('the deploy has not been admitted', 'DEPLOY_STATE_INVALID');
+  return state.deploy.app;
+}
+
+function lease(state: DeployState): Lease {
+  if (!state.lock?.lease) throw new SlipwayError('the deploy does not hold its app\u2019s lock', 'DEPLOY_STATE_INVALID');
+  return state.lock.lease;
+}
+
+async function emit(ctx: DeployContext, type: EventType, state: DeployState, detail: Omit<EventDetail, 'app' | 'execution'> = {}, secrets: string[] = []): Promise<void> {
+  const base: EventDetail = { app: state.deploy?.app ?? safeApp(state.event.detail.object.key), execution: state.execution, ...detail };
+  await ctx.events.emit(type, base, secrets);
+}
+
+function safeApp(key: string): string {
+  try {
+    return parseBundleKey(key).app;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function secretsOf(ctx: DeployContext, state: DeployState): Promise<string[]> {
+  return state.deploy ? Object.values((await ctx.env.current(state.deploy.app)).values) : [];
+}
+
+/** Refuse keys outside the layout and unknown apps; read the upload's options; queue the deploy. */
+export async function admit(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['deploy']>> {
+  const object = state.event.detail.object;
+  let parsed: { app: string };
+  try {
+    parsed = parseBundleKey(object.key);
+  } catch (e) {
+    if (!(e instanceof BundleKeyError)) throw e;
+    await emit(ctx, 'Bundle Rejected', state, { reason: e.message });
+    throw new DeployStepError('BundleRejected', e.message, { key: object.key });
+  }
+  if (!(await ctx.store.getApp(parsed.app))) {
+    const reason = `app ${parsed.app} does not exist; create it first (slipway apps create ${parsed.app})`;
+    await emit(ctx, 'Deployment Failed', state, { reason });
+    throw new DeployStepError('DeployRejected', reason, { app: parsed.app });
+  }
+  const head = await ctx.bundles.head(object.key, object['version-id']);
+  if (!head) {
+    const reason = `bundle ${object.key} version ${object['version-id']} is gone`;
+    await emit(ctx, 'Deployment Failed', state, { reason });
+    throw new DeployStepError('DeployRejected', reason);
+  }
+  await ctx.store.enqueueDeploy(parsed.app, state.execution, uploadOrder(state.event));
+  const { metadata: _m, lastModified: _l, ...bundle } = head;
+  return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false' };
+}
+
+/**
+ * Take the app's lock, or wait: while another deploy holds it or the app is pinned. When newer
+ * uploads are queued, this one is superseded: only the newest waiting upload deploys.
+ */
+export async function acquireLock(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['lock']>> {
+  const name = app(state);
+  const queue = await ctx.store.deployQueue(name);
+  const mine = queue.find((q) => q.execution === state.execution);
+  if (!mine || queue.some((q) => q.order > mine.order)) {
+    await ctx.store.dequeueDeploy(name, state.execution);
+    await emit(ctx, 'Deployment Superseded', state, { bundle: bundleRef(state), reason: 'a newer bundle for the app arrived while this one waited' });
+    return { status: 'superseded' };
+  }
+  const current = await ctx.store.requireApp(name);
+  let reason: string | undefined;
+  let acquired: Lease | undefined;
+  if (current.pin) reason = `the app is pinned to ${current.pin.release} by ${current.pin.by} (${current.pin.reason}); unpin it to deploy`;
+  else {
+    acquired = await ctx.store.acquireLock(name, state.execution, state.config.leaseSeconds * 1000);
+    if (!acquired) reason = `deploy ${(await ctx.store.lockOf(name))?.owner ?? 'another deploy'} holds the app`;
+  }
+  if (!acquired) {
+    if (!state.lock?.queuedEmitted) await emit(ctx, 'Deployment Queued', state, { bundle: bundleRef(state), ...(reason ? { reason } : {}) });
+    return { status: 'waiting', queuedEmitted: true, ...(reason ? { reason } : {}) };
+  }
+  await ctx.store.dequeueDeploy(name, state.execution);
+  await emit(ctx, 'Deployment Started', state, { bundle: bundleRef(state) });
+  return { status: 'acquired', lease: acquired };
+}
+
+/** Uploads sort by event time, then by S3's sequencer (hex, compared at equal length). */
+function uploadOrder(event: ObjectCreatedEvent): string {
+  return `${event.time}|${event.detail.object.sequencer.padStart(32, '0')}`;
+}
+
+function bundleRef(state: DeployState): { key: string; version: string } {
+  return { key: state.event.detail.object.key, version: state.event.detail.object['version-id'] };
+}
+
+/** Extract and check the bundle, load its convox.yml with the app's environment, record the build and plan its images. */
+export async function prepareBuild(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['build']>> {
+  const deploy = state.deploy;
+  if (!deploy) throw new SlipwayError('the deploy has not been admitted', 'DEPLOY_STATE_INVALID');
+  await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
+  const dir = join(ctx.workDir, state.execution);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(ctx.workDir, { recursive: true });
+  const env = await ctx.env.current(deploy.app);
+  let manifest: Manifest;
+  let plan: BuildPlan;
+  let text: string;
+  try {
+    await extractBundle(await ctx.bundles.open(deploy.bundle.key, deploy.bundle.version), dir, ctx.bundleLimits);
+    const { readFile } = await import('node:fs/promises');
+    text = await readFile(join(dir, 'convox.yml'), 'utf8');
+    const loaded = loadManifest(text, { env: env.values, file: 'convox.yml' });
+    assertValid(loaded);
+    manifest = loaded.manifest;
+    plan = await planBuilds({ app: deploy.app, bundleDir: dir, manifest }, ctx.store);
+  } catch (e) {
+    if (!(e instanceof BundleRejectedError || e instanceof ManifestError || e instanceof BuildContextError)) throw e;
+    const reason = e instanceof ManifestError ? `convox.yml: ${e.convoxMessage}` : e.message;
+    await emit(ctx, 'Bundle Rejected', state, { bundle: bundleRef(state), reason }, Object.values(env.values));
+    throw new DeployStepError('BundleRejected', reason);
+  }
+  const id = newBuildId();
+  const byName = new Map(manifest.services.map((s) => [s.name, s]));
+  const images: ServiceImage[] = [
+    ...plan.reused.map((r) => ({ service: r.service, image: r.image, contextHash: r.contextHash, buildHash: buildHash(byName.get(r.service) ?? manifest.services[0]!, ''), reused: true })),
+    ...plan.pulled.map((p) => ({ service: p.service, image: p.image, contextHash: '', buildHash: buildHash(byName.get(p.service) ?? manifest.services[0]!, ''), reused: false })),
+  ];
+  await ctx.store.putBuild({ id, app: deploy.app, bundle: deploy.bundle, manifest: text, images, status: 'running', createdAt: new Date(ctx.clock.now()).toISOString() });
+  for (const r of plan.reused) await emit(ctx, 'Build Reused', state, { build: id, service: r.service, reason: `build context unchanged since build ${r.fromBuild}` });
+  return { id, units: plan.builds, images, envVersion: env.version, dir };
+}
+
+/** One Map iteration: start the build of one unit. */
+export async function startBuild(item: { app: string; build: BuildId; unit: BuildUnit; dir: string; bundle: BundleObject; execution: string }, ctx: DeployContext): Promise<{ ref: string; startedAt: number }> {
+  const { ref } = await ctx.builder.start({ app: item.app, build: item.build, unit: item.unit, bundle: item.bundle, bundleDir: item.dir });
+  for (const service of item.unit.services) await ctx.events.emit('Build Started', { app: item.app, build: item.build, service, execution: item.execution });
+  return { ref, startedAt: ctx.clock.now() };
+}
+
+/** One Map iteration: poll a build; a failed build fails the iteration (and the deploy). */
+export async function buildStatus(
+  item: { app: string; build: BuildId; unit: BuildUnit; execution: string; started: { ref: string; startedAt: number } },
+  ctx: DeployContext,
+): Promise<{ state: 'running' } | { state: 'succeeded'; images: ServiceImage[] }> {
+  const status = await ctx.builder.status(item.started.ref);
+  const durationMs = ctx.clock.now() - item.started.startedAt;
+  if (status.state === 'running') return { state: 'running' };
+  if (status.state === 'failed') {
+    const secrets = Object.values((await ctx.env.current(item.app)).values);
+    for (const service of item.unit.services) await ctx.events.emit('Build Failed', { app: item.app, build: item.build, service, execution: item.execution, durationMs, reason: status.reason }, secrets);
+    throw new DeployStepError('BuildFailed', `the build of ${item.unit.services.join(', ')} failed: ${status.reason}`, { build: item.build });
+  }
+  for (const service of item.unit.services) await ctx.events.emit('Build Succeeded', { app: item.app, build: item.build, service, execution: item.execution, durationMs });
+  return {
+    state: 'succeeded',
+    images: item.unit.services.map((service) => ({ service, image: status.image, contextHash: item.unit.contextHash, buildHash: item.unit.contextHash, reused: false })),
+  };
+}
+
+/** Record the build's images and create the release: this build with the app's current environment. */
+export async function createRelease(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['release']>> {
+  const build = state.build;
+  if (!build) throw new SlipwayError('no build to release', 'DEPLOY_STATE_INVALID');
+  const name = app(state);
+  const images = [...build.images, ...(state.built ?? []).flat()];
+  await ctx.store.updateBuild(name, build.id, (b) => ({ ...b, images, status: 'complete', endedAt: new Date(ctx.clock.now()).toISOString() }));
+  const id = newReleaseId();
+  await ctx.store.putRelease({ id, app: name, build: build.id, envVersion: build.envVersion, description: describeRelease.build(build.id), createdAt: new Date(ctx.clock.now()).toISOString() });
+  await emit(ctx, 'Release Created', state, { build: build.id, release: id });
+  const previous = (await ctx.store.requireApp(name)).release;
+  return previous ? { id, previous } : { id };
+}
+
+async function releaseManifest(state: DeployState, ctx: DeployContext, release: ReleaseId): Promise<{ manifest: Manifest; text: string; images: ServiceImage[]; env: Readonly<Record<string, string>> }> {
+  const name = app(state);
+  const r = await ctx.store.getRelease(name, release);
+  if (!r) throw new SlipwayError(`release ${release} not found`, 'NOT_FOUND', { app: name, release });
+  const build = await ctx.store.getBuild(name, r.build);
+  if (!build) throw new SlipwayError(`build ${r.build} of release ${release} not found`, 'NOT_FOUND', { app: name, release });
+  const env = await ctx.env.get(name, r.envVersion);
+  // The release's manifest is loaded with the release's environment, as Convox does at promote.
+  return { manifest: loadManifest(build.manifest, { env }).manifest, text: build.manifest, images: [...build.images], env };
+}
+
+/** Create or update the app's resources; `ready: false` sends the machine around its wait loop. */
+export async function provision(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['provision']>> {
+  await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
+  const release = state.release?.id;
+  if (!release) throw new SlipwayError('no release to provision for', 'DEPLOY_STATE_INVALID');
+  const { manifest } = await releaseManifest(state, ctx, release);
+  try {
+    const result = await ctx.provisioner.ensure(app(state), manifest.resources);
+    if (result.ready) await emit(ctx, 'Resources Provisioned', state, { release, counts: { resources: manifest.resources.length } });
+    return { ready: result.ready, waitingOn: [...result.waitingOn] };
+  } catch (e) {
+    const reason = (e as Error).message;
+    await emit(ctx, 'Resource Provisioning Failed', state, { release, reason }, await secretsOf(ctx, state));
+    throw new DeployStepError('ProvisionFailed', reason);
+  }
+}
+
+/** Start rolling the new release out. From here on, a failure rolls back. */
+export async function apply(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['rollout']>> {
+  await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
+  const release = state.release;
+  if (!release) throw new SlipwayError('no release to apply', 'DEPLOY_STATE_INVALID');
+  const r = await ctx.store.getRelease(app(state), release.id);
+  const { text, images, env } = await releaseManifest(state, ctx, release.id);
+  if (!r) throw new SlipwayError(`release ${release.id} not found`, 'NOT_FOUND');
+  await ctx.runtime.apply({ app: app(state), release: r, manifest: text, images, env });
+  await emit(ctx, 'Rollout Started', state, { release: release.id, ...(release.previous ? { previousRelease: release.previous } : {}) });
+  return { startedAt: ctx.clock.now() };
+}
+
+/** Poll the rollout; it fails fast on what the runtime reports, or when the progress deadline passes. */
+export async function rolloutStatus(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['rollout']>> {
+  const rollout = state.rollout;
+  const release = state.release?.id;
+  if (!rollout || !release) throw new SlipwayError('no rollout to follow', 'DEPLOY_STATE_INVALID');
+  await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
+  const status = await ctx.runtime.rolloutStatus(app(state), release);
+  const elapsed = ctx.clock.now() - rollout.startedAt;
+  let failure: string | undefined;
+  if (status.state === 'failed') failure = status.service ? `${status.service}: ${status.reason}` : status.reason;
+  else if (status.state === 'progressing' && elapsed > state.config.progressDeadlineSeconds * 1000) {
+    const slow = status.services.filter((s) => s.ready < s.desired).map((s) => `${s.name} ${s.ready}/${s.desired} ready`);
+    failure = `the rollout missed its progress deadline of ${state.config.progressDeadlineSeconds}s (${slow.join(', ') || 'not all services ready'})`;
+  }
+  if (failure !== undefined) {
+    await emit(ctx, 'Rollout Failed', state, { release, durationMs: elapsed, reason: failure }, await secretsOf(ctx, state));
+    return { ...rollout, state: 'failed', reason: `Rollout Failed: ${failure}` };
+  }
+  return { ...rollout, state: status.state };
+}
+
+/**
+ * Health gates: every routable service answers its health path, and over the bake period no
+ * process restarts. Returns `baking` until the bake period is over.
+ */
+export async function healthGate(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['gate']>> {
+  const release = state.release?.id;
+  if (!release) throw new SlipwayError('no release to gate', 'DEPLOY_STATE_INVALID');
+  await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
+  const now = ctx.clock.now();
+  const { manifest } = await releaseManifest(state, ctx, release);
+  const status = await ctx.runtime.rolloutStatus(app(state), release);
+  const restarts = Object.fromEntries(status.services.map((s) => [s.name, s.restarts]));
+  const started = state.gate ?? { status: 'baking' as const, startedAt: now, restarts };
+  const fail = async (service: string, reason: string): Promise<NonNullable<DeployState['gate']>> => {
+    await emit(ctx, 'Health Gate Failed', state, { release, service, reason }, await secretsOf(ctx, state));
+    return { ...started, status: 'failed', reason: `Health Gate Failed: ${service}: ${reason}` };
+  };
+  for (const [service, count] of Object.entries(restarts)) {
+    const before = started.restarts[service] ?? 0;
+    if (count > before) return fail(service, `restarted ${count - before} time${count - before === 1 ? '' : 's'} during the bake period`);
+  }
+  for (const s of manifest.services) {
+    if (!s.port || s.health.disable || s.agent.enabled) continue;
+    const probe = await ctx.runtime.probe(app(state), release, s.name);
+    if (!probe.ok) return fail(s.name, `${s.health.path}: ${probe.detail}`);
+  }
+  if (now - started.startedAt < state.config.bakeSeconds * 1000) return { ...started, status: 'baking' };
+  await emit(ctx, 'Health Gate Passed', state, { release, durationMs: now - started.startedAt, counts: { services: manifest.services.length } });
+  return { ...started, status: 'passed' };
+}
+
+/** Make the new release the app's current one, and let the next deploy go. */
+export async function promote(state: DeployState, ctx: DeployContext): Promise<{ promoted: ReleaseId }> {
+  const release = state.release;
+  if (!release) throw new SlipwayError('no release to promote', 'DEPLOY_STATE_INVALID');
+  try {
+    await ctx.store.promote(lease(state), release.id);
+  } catch (e) {
+    if (e instanceof LockLostError) throw new DeployStepError('LockLost', e.message);
+    throw e;
+  }
+  await emit(ctx, 'Deployment Succeeded', state, {
+    release: release.id,
+    ...(release.previous ? { previousRelease: release.previous } : {}),
+    ...(state.build ? { build: state.build.id } : {}),
+    ...(state.rollout ? { durationMs: ctx.clock.now() - state.rollout.startedAt } : {}),
+  });
+  await finish(state, ctx);
+  return { promoted: release.id };
+}
+
+/**
+ * After the rollout began, a failure rolls the previous release back in (or takes the app away
+ * when it had none), unless the upload turned automatic rollback off.
+ */
+export async function rollBack(state: DeployState, ctx: DeployContext): Promise<{ rolledBackTo?: ReleaseId; skipped?: boolean }> {
+  const name = app(state);
+  const reason = state.rollout?.state === 'failed' ? (state.rollout.reason ?? 'the rollout failed') : (state.gate?.reason ?? state.failure?.Cause ?? 'the deploy failed');
+  const release = state.release;
+  if (!state.deploy?.autoRollback) {
+    await emit(ctx, 'Deployment Failed', state, { ...(release ? { release: release.id } : {}), reason: `${reason}; automatic rollback is off for this upload, so the failed release stays applied` }, await secretsOf(ctx, state));
+    await finish(state, ctx);
+    return { skipped: true };
+  }
+  const previous = release?.previous;
+  if (previous) {
+    const r = await ctx.store.getRelease(name, previous);
+    const { text, images, env } = await releaseManifest(state, ctx, previous);
+    if (r) await ctx.runtime.apply({ app: name, release: r, manifest: text, images, env });
+  } else await ctx.runtime.remove(name);
+  await emit(ctx, 'Deployment Rolled Back', state, { ...(release ? { release: release.id } : {}), ...(previous ? { previousRelease: previous } : {}), reason }, await secretsOf(ctx, state));
+  await finish(state, ctx);
+  return previous ? { rolledBackTo: previous } : {};
+}
+
+/** A deploy that failed before its rollout: nothing changed; say why and let the next deploy go. */
+export async function deployFailed(state: DeployState, ctx: DeployContext): Promise<{ failed: true }> {
+  const error = state.failure;
+  if (error && error.Error !== 'BundleRejected' && error.Error !== 'BuildFailed' && error.Error !== 'ProvisionFailed') {
+    await emit(ctx, 'Deployment Failed', state, { reason: error.Cause }, await secretsOf(ctx, state));
+  }
+  if (state.build) await ctx.store.updateBuild(app(state), state.build.id, (b) => ({ ...b, status: 'failed', reason: error?.Cause ?? 'failed' })).catch(() => undefined);
+  await finish(state, ctx);
+  return { failed: true };
+}
+
+async function finish(state: DeployState, ctx: DeployContext): Promise<void> {
+  if (state.lock?.lease) await ctx.store.releaseLock(state.lock.lease);
+  if (state.deploy) await ctx.store.dequeueDeploy(state.deploy.app, state.execution);
+  await rm(join(ctx.workDir, state.execution), { recursive: true, force: true });
+}
+
+/** The deploy steps by the name the machine's Task states call them. */
+export const DEPLOY_STEPS = {
+  admit,
+  acquireLock,
+  prepareBuild,
+  startBuild,
+  buildStatus,
+  createRelease,
+  provision,
+  apply,
+  rolloutStatus,
+  healthGate,
+  promote,
+  rollBack,
+  deployFailed,
+} as const;

@@ -1,0 +1,82 @@
+/**
+ * Test doubles for the ports that do real work on a rack (building images, running processes,
+ * creating databases). They let the Deploy machine's paths be driven deliberately; the local
+ * rack's real adapters are tested against the same ports on their own.
+ */
+import type { Resource } from '../../lib/manifest';
+import type { ReleaseId } from '../../lib/pipeline/domain/ids';
+import type { ApplyRequest, Builder, BuildRequest, BuildState, Provisioner, RolloutState, Runtime } from '../../lib/pipeline/ports/runtime';
+
+export class BuilderDouble implements Builder {
+  readonly started: BuildRequest[] = [];
+  private readonly polls = new Map<string, number>();
+  /** Services whose build fails, with the reason. */
+  failing = new Map<string, string>();
+
+  start(request: BuildRequest): Promise<{ ref: string }> {
+    this.started.push(request);
+    const ref = `${request.build}:${request.unit.services.join('+')}`;
+    this.polls.set(ref, 0);
+    return Promise.resolve({ ref });
+  }
+
+  status(ref: string): Promise<BuildState> {
+    const n = (this.polls.get(ref) ?? 0) + 1;
+    this.polls.set(ref, n);
+    if (n < 2) return Promise.resolve({ state: 'running' });
+    const [build, services] = ref.split(':') as [string, string];
+    const failing = services.split('+').find((s) => this.failing.has(s));
+    if (failing) return Promise.resolve({ state: 'failed', reason: this.failing.get(failing) ?? 'failed' });
+    return Promise.resolve({ state: 'succeeded', image: `local/${services.split('+')[0]}:${build}` });
+  }
+}
+
+export class ProvisionerDouble implements Provisioner {
+  readonly ensured: string[][] = [];
+  ensure(_app: string, resources: readonly Resource[]): Promise<{ ready: boolean; waitingOn: string[] }> {
+    this.ensured.push(resources.map((r) => r.name));
+    return Promise.resolve({ ready: this.ensured.length % 2 === 0 || resources.length === 0, waitingOn: resources.map((r) => r.name) });
+  }
+}
+
+export class RuntimeDouble implements Runtime {
+  /** Releases applied, in order (what would serve after each). */
+  readonly applied: ReleaseId[] = [];
+  readonly envSeen: Record<string, string>[] = [];
+  removed = 0;
+  private readonly polls = new Map<string, number>();
+  /** How a release's rollout ends: complete (default), or failed with a reason. */
+  rolloutOf: (release: ReleaseId) => { fail?: string; restarts?: number } = () => ({});
+  /** Health of a service of a release. */
+  healthy: (release: ReleaseId, service: string) => boolean = () => true;
+  /** Called on every status poll (lets a test act mid-rollout, or hold the rollout until it says so). */
+  onPoll?: (release: ReleaseId) => void | Promise<void>;
+
+  apply(request: ApplyRequest): Promise<void> {
+    this.applied.push(request.release.id);
+    this.envSeen.push({ ...request.env });
+    this.polls.set(request.release.id, 0);
+    return Promise.resolve();
+  }
+
+  async rolloutStatus(_app: string, release: ReleaseId): Promise<RolloutState> {
+    await this.onPoll?.(release);
+    const n = (this.polls.get(release) ?? 0) + 1;
+    this.polls.set(release, n);
+    const script = this.rolloutOf(release);
+    const services = [{ name: 'web', desired: 2, ready: n < 2 ? 1 : 2, restarts: n >= 3 ? (script.restarts ?? 0) : 0 }];
+    if (n < 2) return { state: 'progressing', services };
+    if (script.fail) return { state: 'failed', reason: script.fail, service: 'web', services };
+    return { state: 'complete', services };
+  }
+
+  probe(_app: string, release: ReleaseId, service: string): Promise<{ ok: boolean; detail: string }> {
+    const ok = this.healthy(release, service);
+    return Promise.resolve({ ok, detail: ok ? '200 OK' : 'answered 503' });
+  }
+
+  remove(): Promise<void> {
+    this.removed++;
+    return Promise.resolve();
+  }
+}
