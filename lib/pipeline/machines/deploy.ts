@@ -10,7 +10,7 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Choice, Condition, Fail, JsonPath, Map as MapState, Pass, Succeed, Wait, WaitTime } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IChainable } from 'aws-cdk-lib/aws-stepfunctions';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { DEPLOY_STEPS } from '../steps/deploy';
 import { stepTask } from './step-task';
 
@@ -19,7 +19,9 @@ export type DeployStep = keyof typeof DEPLOY_STEPS;
 /** The function that runs each step (on AWS, one Lambda per step). */
 export type StepFunctions = (step: DeployStep) => IFunction;
 
-export function deployDefinition(scope: Construct, fns: StepFunctions): IChainable {
+export function deployDefinition(parent: Construct, fns: StepFunctions): IChainable {
+  // States are named by their construct ids; a scope of their own keeps them apart from other machines'.
+  const scope = new Construct(parent, 'DeployStates');
   const task = (id: string, step: DeployStep, resultPath: string, input?: string | Record<string, unknown>) => stepTask(scope, id, { step, fn: fns(step), resultPath, ...(input !== undefined ? { input } : {}) });
   const poll = (id: string, path: string) => new Wait(scope, id, { time: WaitTime.secondsPath(path) });
 

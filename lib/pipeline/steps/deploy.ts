@@ -54,7 +54,8 @@ export interface DeployConfig {
 }
 
 export interface DeployState {
-  readonly event: ObjectCreatedEvent;
+  /** The upload that started the deploy (absent in a console rollback, which reuses these steps). */
+  readonly event?: ObjectCreatedEvent;
   readonly config: DeployConfig;
   readonly execution: string;
   readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean };
@@ -90,7 +91,7 @@ function lease(state: DeployState): Lease {
 }
 
 async function emit(ctx: DeployContext, type: EventType, state: DeployState, detail: Omit<EventDetail, 'app' | 'execution'> = {}, secrets: string[] = []): Promise<void> {
-  const base: EventDetail = { app: state.deploy?.app ?? safeApp(state.event.detail.object.key), execution: state.execution, ...detail };
+  const base: EventDetail = { app: state.deploy?.app ?? safeApp(state.event?.detail.object.key ?? ''), execution: state.execution, ...detail };
   await ctx.events.emit(type, base, secrets);
 }
 
@@ -108,7 +109,9 @@ async function secretsOf(ctx: DeployContext, state: DeployState): Promise<string
 
 /** Refuse keys outside the layout and unknown apps; read the upload's options; queue the deploy. */
 export async function admit(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['deploy']>> {
+  if (!state.event) throw new SlipwayError('a deploy starts from an upload event', 'DEPLOY_STATE_INVALID');
   const object = state.event.detail.object;
+  const event = state.event;
   let parsed: { app: string };
   try {
     parsed = parseBundleKey(object.key);
@@ -128,7 +131,7 @@ export async function admit(state: DeployState, ctx: DeployContext): Promise<Non
     await emit(ctx, 'Deployment Failed', state, { reason });
     throw new DeployStepError('DeployRejected', reason);
   }
-  await ctx.store.enqueueDeploy(parsed.app, state.execution, uploadOrder(state.event));
+  await ctx.store.enqueueDeploy(parsed.app, state.execution, uploadOrder(event));
   const { metadata: _m, lastModified: _l, ...bundle } = head;
   return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false' };
 }
@@ -169,7 +172,8 @@ function uploadOrder(event: ObjectCreatedEvent): string {
 }
 
 function bundleRef(state: DeployState): { key: string; version: string } {
-  return { key: state.event.detail.object.key, version: state.event.detail.object['version-id'] };
+  const bundle = state.deploy?.bundle;
+  return bundle ? { key: bundle.key, version: bundle.version } : { key: state.event?.detail.object.key ?? '', version: state.event?.detail.object['version-id'] ?? '' };
 }
 
 /** Extract and check the bundle, load its convox.yml with the app's environment, record the build and plan its images. */

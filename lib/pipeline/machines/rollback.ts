@@ -1,0 +1,72 @@
+/**
+ * The Rollback state machine, started from the Step Functions console with
+ * `{"app": "...", "release": "R..."}` (release optional; `"skipGates": true` for emergencies).
+ * The rack's defaults are merged into the input, so an operator types only what matters.
+ */
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Choice, Condition, Fail, JsonPath, Pass, Succeed, Wait, WaitTime } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IChainable } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { DeployConfig } from '../steps/deploy';
+import type { ROLLBACK_STEPS } from '../steps/rollback';
+import { stepTask } from './step-task';
+
+export type RollbackStep = keyof typeof ROLLBACK_STEPS;
+
+export function rollbackDefinition(parent: Construct, fns: (step: RollbackStep) => IFunction, defaults: DeployConfig): IChainable {
+  // States are named by their construct ids; a scope of their own keeps them apart from other machines'.
+  const scope = new Construct(parent, 'RollbackStates');
+  const task = (id: string, step: RollbackStep, resultPath: string) => stepTask(scope, id, { step, fn: fns(step), resultPath });
+  const poll = (id: string, path: string) => new Wait(scope, id, { time: WaitTime.secondsPath(path) });
+  const onFailure = { resultPath: '$.failure' };
+
+  const failed = task('RollbackFailed', 'rollbackFailed', '$.outcome').next(new Fail(scope, 'Failed', { error: 'RollbackFailed', cause: 'See the Rollback Failed event.' }));
+  const start = new Pass(scope, 'Start', {
+    parameters: {
+      // The whole input: its optional fields (release, skipGates, by, reason) may be absent.
+      'request.$': '$',
+      config: defaults,
+      execution: JsonPath.stringAt('$$.Execution.Name'),
+    },
+  });
+  const acquire = task('AcquireLock', 'acquireRollbackLock', '$.lock').addCatch(failed, onFailure);
+  const waitForLock = poll('WaitForLock', '$.config.queuePollSeconds');
+  waitForLock.next(acquire);
+  const prepare = new Pass(scope, 'TargetChosen', { comment: 'Copies the target release forward.' });
+  const copy = stepTask(scope, 'CopyRelease', { step: 'prepareRollback', fn: fns('prepareRollback'), resultPath: '$.prepared' }).addCatch(failed, onFailure);
+  const merge = new Pass(scope, 'UseCopy', {
+    parameters: {
+      'request.$': '$.request',
+      'config.$': '$.config',
+      'execution.$': '$.execution',
+      'lock.$': '$.lock',
+      'deploy.$': '$.prepared.deploy',
+      'release.$': '$.prepared.release',
+      'target.$': '$.prepared.target',
+    },
+  });
+  const apply = task('Apply', 'apply', '$.rollout').addCatch(failed, onFailure);
+  const waitRollout = poll('WaitForRollout', '$.config.pollSeconds');
+  const status = task('RolloutStatus', 'rolloutStatus', '$.rollout').addCatch(failed, onFailure);
+  const gate = task('HealthGate', 'healthGate', '$.gate').addCatch(failed, onFailure);
+  const waitBake = poll('Bake', '$.config.pollSeconds');
+  waitBake.next(gate);
+  const finish = task('PromoteAndPin', 'finishRollback', '$.promoted').addCatch(failed, onFailure).next(new Succeed(scope, 'RolledBack'));
+
+  apply.next(waitRollout);
+  waitRollout.next(status);
+  // skipGates is optional: test that it is there before reading it.
+  const skipGates = new Choice(scope, 'SkipGates?').when(Condition.booleanEquals('$.request.skipGates', true), finish).otherwise(gate);
+  const gatesOption = new Choice(scope, 'GatesOptionGiven?').when(Condition.isPresent('$.request.skipGates'), skipGates).otherwise(gate);
+  status.next(
+    new Choice(scope, 'RolledOut?')
+      .when(Condition.stringEquals('$.rollout.state', 'failed'), failed)
+      .when(Condition.stringEquals('$.rollout.state', 'complete'), gatesOption)
+      .otherwise(waitRollout),
+  );
+  gate.next(new Choice(scope, 'GatePassed?').when(Condition.stringEquals('$.gate.status', 'passed'), finish).when(Condition.stringEquals('$.gate.status', 'failed'), failed).otherwise(waitBake));
+
+  return start
+    .next(acquire)
+    .next(new Choice(scope, 'LockAcquired?').when(Condition.stringEquals('$.lock.status', 'acquired'), prepare.next(copy).next(merge).next(apply)).otherwise(waitForLock));
+}

@@ -1,0 +1,133 @@
+/**
+ * A local pipeline for tests: the state machines synthesised by CDK, run on the local runner with
+ * real local stores (records, bundles, environments) and test doubles for the builder, provisioner
+ * and runtime.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime as LambdaRuntime } from 'aws-cdk-lib/aws-lambda';
+import { DefinitionBody, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { LocalStateMachine } from '../../lib/local/asl-runner';
+import type { ExecutionOutcome } from '../../lib/local/asl-runner';
+import { DirBundleStore } from '../../lib/local/dir-bundle-store';
+import { LocalExecutions } from '../../lib/local/executions';
+import type { TrackedExecution } from '../../lib/local/executions';
+import { FileRecordTable } from '../../lib/local/file-record-table';
+import { deployExecutionName } from '../../lib/pipeline/bundle/key';
+import type { SlipwayEvent } from '../../lib/pipeline/events';
+import { EventPublisher } from '../../lib/pipeline/events';
+import { deployDefinition } from '../../lib/pipeline/machines/deploy';
+import { rollbackDefinition } from '../../lib/pipeline/machines/rollback';
+import { machinesFromTemplate } from '../../lib/pipeline/machines/template';
+import type { AslDefinition } from '../../lib/pipeline/machines/template';
+import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
+import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
+import { ROLLBACK_STEPS } from '../../lib/pipeline/steps/rollback';
+import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
+import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
+import { BuilderDouble, ProvisionerDouble, RuntimeDouble } from './pipeline-doubles';
+import { tarArchive } from './tar';
+
+export const CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 60, bakeSeconds: 0, progressDeadlineSeconds: 600 };
+
+/** The machines as the rack's template holds them (one placeholder function serves every step). */
+export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; template: Record<string, unknown> } {
+  const stack = new Stack(new App(), 'Pipeline');
+  const fn = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
+  new StateMachine(stack, 'Deploy', { definitionBody: DefinitionBody.fromChainable(deployDefinition(stack, () => fn)) });
+  new StateMachine(stack, 'Rollback', { definitionBody: DefinitionBody.fromChainable(rollbackDefinition(stack, () => fn, CONFIG)) });
+  const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
+  const machines = machinesFromTemplate(template);
+  const find = (name: string): AslDefinition => {
+    const m = machines.find((x) => x.name === name);
+    if (!m) throw new Error(`no ${name} machine in the template`);
+    return m.definition;
+  };
+  return { deploy: find('Deploy'), rollback: find('Rollback'), template };
+}
+
+let cached: ReturnType<typeof synthesizeMachines> | undefined;
+const machines = (): ReturnType<typeof synthesizeMachines> => (cached ??= synthesizeMachines());
+
+export const MANIFEST = 'services:\n  web:\n    build: .\n    port: 3000\n    health: /health\n    environment:\n      - API_KEY\nresources:\n  db:\n    type: postgres\n';
+
+export function bundle(version: string): Buffer {
+  return tarArchive([
+    { name: 'convox.yml', body: MANIFEST },
+    { name: 'Dockerfile', body: 'FROM node:20\nCOPY . .\nCMD ["node", "server.js"]\n' },
+    { name: 'server.js', body: `console.log(${JSON.stringify(version)})` },
+  ]);
+}
+
+function dispatcher(steps: object, context: { current?: DeployContext }) {
+  const table = steps as Record<string, (input: unknown, c: DeployContext) => Promise<unknown>>;
+  return (step: string, input: unknown): Promise<unknown> => {
+    const fn = table[step];
+    if (!fn || !context.current) throw new Error(`no step ${step}`);
+    return fn(input, context.current);
+  };
+}
+
+export async function localPipeline(config: DeployConfig = CONFIG) {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-pipeline-'));
+  const table = new FileRecordTable(join(dir, 'records'));
+  const store = new ReleaseStore(table);
+  const env = new RecordEnvStore(table);
+  const events: SlipwayEvent[] = [];
+  const builder = new BuilderDouble();
+  const runtime = new RuntimeDouble();
+  const provisioner = new ProvisionerDouble();
+  const executions = new LocalExecutions(5);
+  const started: TrackedExecution[] = [];
+  const context: { current?: DeployContext } = {};
+  const machine = new LocalStateMachine('Deploy', machines().deploy, dispatcher(DEPLOY_STEPS, context));
+  const rollbackMachine = new LocalStateMachine('Rollback', machines().rollback, dispatcher(ROLLBACK_STEPS, context));
+  const bundles = new DirBundleStore(join(dir, 'bundles'), {
+    onObjectCreated: (event) => {
+      const name = deployExecutionName(event.detail.bucket.name, event.detail.object.key, event.detail.object['version-id']);
+      const { execution, started: fresh } = executions.start(machine, name, { event, config });
+      if (fresh) started.push(execution);
+    },
+  });
+  context.current = {
+    store,
+    bundles,
+    builder,
+    provisioner,
+    runtime,
+    env,
+    events: new EventPublisher({ put: (e) => Promise.resolve(void events.push(...e)) }),
+    clock: { now: () => Date.now() },
+    workDir: join(dir, 'work'),
+  };
+  await store.createApp('shop');
+  await env.set('shop', { API_KEY: 'k3y-value-never-shown' });
+  let rollbacks = 0;
+  /** Start a console rollback, as an operator would from the Step Functions console. */
+  const rollback = (input: Record<string, unknown>): Promise<ExecutionOutcome> =>
+    executions.start(rollbackMachine, `rollback-${++rollbacks}`, input).execution.outcome;
+  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback };
+}
+
+export type LocalPipeline = Awaited<ReturnType<typeof localPipeline>>;
+
+/** Upload a bundle and wait for its deploy. */
+export async function deploy(p: LocalPipeline, version: string): Promise<ExecutionOutcome> {
+  await p.bundles.put('shop', 'app.tgz', bundle(version));
+  const execution = p.started[p.started.length - 1];
+  if (!execution) throw new Error('no deploy started');
+  return execution.outcome;
+}
+
+export const types = (events: SlipwayEvent[]): string[] => events.map((e) => e['detail-type']);
+
+export async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
