@@ -21,11 +21,13 @@ import type { SlipwayEvent } from '../../lib/pipeline/events';
 import { EventPublisher } from '../../lib/pipeline/events';
 import { deployDefinition } from '../../lib/pipeline/machines/deploy';
 import { rollbackDefinition } from '../../lib/pipeline/machines/rollback';
+import { timerDefinition } from '../../lib/pipeline/machines/timer';
 import { machinesFromTemplate } from '../../lib/pipeline/machines/template';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
 import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
 import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
 import { ROLLBACK_STEPS } from '../../lib/pipeline/steps/rollback';
+import { TIMER_STEPS } from '../../lib/pipeline/steps/timer';
 import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
 import { BuilderDouble, ProvisionerDouble, RuntimeDouble } from './pipeline-doubles';
@@ -34,11 +36,12 @@ import { tarArchive } from './tar';
 export const CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 60, bakeSeconds: 0, progressDeadlineSeconds: 600 };
 
 /** The machines as the rack's template holds them (one placeholder function serves every step). */
-export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; template: Record<string, unknown> } {
+export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; timer: AslDefinition; template: Record<string, unknown> } {
   const stack = new Stack(new App(), 'Pipeline');
   const fn = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
   new StateMachine(stack, 'Deploy', { definitionBody: DefinitionBody.fromChainable(deployDefinition(stack, () => fn)) });
   new StateMachine(stack, 'Rollback', { definitionBody: DefinitionBody.fromChainable(rollbackDefinition(stack, () => fn, CONFIG)) });
+  new StateMachine(stack, 'Timer', { definitionBody: DefinitionBody.fromChainable(timerDefinition(stack, () => fn, CONFIG)) });
   const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
   const machines = machinesFromTemplate(template);
   const find = (name: string): AslDefinition => {
@@ -46,13 +49,14 @@ export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefi
     if (!m) throw new Error(`no ${name} machine in the template`);
     return m.definition;
   };
-  return { deploy: find('Deploy'), rollback: find('Rollback'), template };
+  return { deploy: find('Deploy'), rollback: find('Rollback'), timer: find('Timer'), template };
 }
 
 let cached: ReturnType<typeof synthesizeMachines> | undefined;
 const machines = (): ReturnType<typeof synthesizeMachines> => (cached ??= synthesizeMachines());
 
-export const MANIFEST = 'services:\n  web:\n    build: .\n    port: 3000\n    health: /health\n    environment:\n      - API_KEY\nresources:\n  db:\n    type: postgres\n';
+export const MANIFEST =
+  'services:\n  web:\n    build: .\n    port: 3000\n    health: /health\n    environment:\n      - API_KEY\nresources:\n  db:\n    type: postgres\ntimers:\n  cleanup:\n    schedule: "0 3 * * *"\n    command: node cleanup.js --all\n    service: web\n    concurrency: forbid\n';
 
 export function bundle(version: string): Buffer {
   return tarArchive([
@@ -85,6 +89,7 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   const context: { current?: DeployContext } = {};
   const machine = new LocalStateMachine('Deploy', machines().deploy, dispatcher(DEPLOY_STEPS, context));
   const rollbackMachine = new LocalStateMachine('Rollback', machines().rollback, dispatcher(ROLLBACK_STEPS, context));
+  const timerMachine = new LocalStateMachine('Timer', machines().timer, dispatcher(TIMER_STEPS, context));
   const bundles = new DirBundleStore(join(dir, 'bundles'), {
     onObjectCreated: (event) => {
       const name = deployExecutionName(event.detail.bucket.name, event.detail.object.key, event.detail.object['version-id']);
@@ -109,7 +114,10 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   /** Start a console rollback, as an operator would from the Step Functions console. */
   const rollback = (input: Record<string, unknown>): Promise<ExecutionOutcome> =>
     executions.start(rollbackMachine, `rollback-${++rollbacks}`, input).execution.outcome;
-  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback };
+  let timerRuns = 0;
+  /** Start a timer's run, as its EventBridge schedule would. */
+  const runTimer = (input: { app: string; timer: string }): Promise<ExecutionOutcome> => executions.start(timerMachine, `timer-${++timerRuns}`, input).execution.outcome;
+  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback, runTimer };
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof localPipeline>>;

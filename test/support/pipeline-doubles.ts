@@ -5,7 +5,7 @@
  */
 import type { Resource } from '../../lib/manifest';
 import type { ReleaseId } from '../../lib/pipeline/domain/ids';
-import type { ApplyRequest, Builder, BuildRequest, BuildState, Provisioner, RolloutState, Runtime } from '../../lib/pipeline/ports/runtime';
+import type { ApplyRequest, Builder, BuildRequest, BuildState, JobRequest, JobState, Provisioner, RolloutState, Runtime } from '../../lib/pipeline/ports/runtime';
 
 export class BuilderDouble implements Builder {
   readonly started: BuildRequest[] = [];
@@ -78,5 +78,48 @@ export class RuntimeDouble implements Runtime {
   remove(): Promise<void> {
     this.removed++;
     return Promise.resolve();
+  }
+
+  /** Jobs run, with how each ends (set `jobOutcome` before the run). */
+  readonly jobs = new Map<string, { request: JobRequest; state: JobState; finishedAt?: number }>();
+  jobOutcome: (request: JobRequest) => JobState = () => ({ state: 'succeeded' });
+  /** Keep jobs running until released (to test overlapping runs). */
+  holdJobs = false;
+
+  runJob(request: JobRequest): Promise<{ job: string }> {
+    const job = `job-${this.jobs.size + 1}`;
+    this.jobs.set(job, { request, state: { state: 'running' } });
+    return Promise.resolve({ job });
+  }
+
+  jobStatus(job: string): Promise<JobState> {
+    const j = this.jobs.get(job);
+    if (!j) return Promise.resolve({ state: 'failed', reason: 'no such job' });
+    if (j.state.state === 'running' && !this.holdJobs) {
+      j.state = this.jobOutcome(j.request);
+      j.finishedAt = Date.now();
+    }
+    return Promise.resolve(j.state);
+  }
+
+  runningJobs(app: string, timer: string): Promise<string[]> {
+    return Promise.resolve([...this.jobs.entries()].filter(([, j]) => j.request.app === app && j.request.timer === timer && j.state.state === 'running').map(([id]) => id));
+  }
+
+  stopJob(job: string): Promise<void> {
+    const j = this.jobs.get(job);
+    if (j) j.state = { state: 'failed', reason: 'stopped' };
+    return Promise.resolve();
+  }
+
+  pruneJobs(app: string, finishedBefore: number): Promise<number> {
+    let n = 0;
+    for (const [id, j] of this.jobs) {
+      if (j.request.app === app && j.state.state !== 'running' && (j.finishedAt ?? 0) < finishedBefore) {
+        this.jobs.delete(id);
+        n++;
+      }
+    }
+    return Promise.resolve(n);
   }
 }

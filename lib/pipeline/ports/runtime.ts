@@ -53,6 +53,22 @@ export interface ApplyRequest {
   readonly env: Readonly<Record<string, string>>;
 }
 
+export interface JobRequest {
+  readonly app: string;
+  readonly release: ReleaseId;
+  readonly service: string;
+  /** The command, shell-split by the runtime. */
+  readonly command: string;
+  readonly image: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** The timer this job runs for, if any (for concurrency checks and labels). */
+  readonly timer?: string;
+  /** Copies to run at once, each with TIMER_INDEX set (timers' parallelCount). */
+  readonly parallelism: number;
+}
+
+export type JobState = { readonly state: 'running' } | { readonly state: 'succeeded' } | { readonly state: 'failed'; readonly reason: string; readonly exitCode?: number };
+
 export interface Runtime {
   /** Roll the release out (a rolling update of every service); returns at once. */
   apply(request: ApplyRequest): Promise<void>;
@@ -61,6 +77,14 @@ export interface Runtime {
   probe(app: string, release: ReleaseId, service: string): Promise<{ readonly ok: boolean; readonly detail: string }>;
   /** Take an app's processes away entirely (a first deploy that failed has nothing to roll back to). */
   remove(app: string): Promise<void>;
+  /** Run a one-off job (a timer's run, `slipway run`) in a service's image. */
+  runJob(request: JobRequest): Promise<{ readonly job: string }>;
+  jobStatus(job: string): Promise<JobState>;
+  /** Jobs of a timer still running (for `concurrency: forbid` and `replace`). */
+  runningJobs(app: string, timer: string): Promise<readonly string[]>;
+  stopJob(job: string): Promise<void>;
+  /** Delete finished jobs older than the given time (epoch ms); returns how many. */
+  pruneJobs(app: string, finishedBefore: number): Promise<number>;
 }
 
 export interface EnvStore {
