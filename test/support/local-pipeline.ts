@@ -22,26 +22,32 @@ import { EventPublisher } from '../../lib/pipeline/events';
 import { deployDefinition } from '../../lib/pipeline/machines/deploy';
 import { rollbackDefinition } from '../../lib/pipeline/machines/rollback';
 import { timerDefinition } from '../../lib/pipeline/machines/timer';
+import { cleanupDefinition } from '../../lib/pipeline/machines/cleanup';
 import { machinesFromTemplate } from '../../lib/pipeline/machines/template';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
 import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
 import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
 import { ROLLBACK_STEPS } from '../../lib/pipeline/steps/rollback';
 import { TIMER_STEPS } from '../../lib/pipeline/steps/timer';
+import { CLEANUP_STEPS } from '../../lib/pipeline/steps/cleanup';
+import type { CleanupConfig } from '../../lib/pipeline/steps/cleanup';
 import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
 import { BuilderDouble, ProvisionerDouble, RuntimeDouble } from './pipeline-doubles';
 import { tarArchive } from './tar';
 
 export const CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 60, bakeSeconds: 0, progressDeadlineSeconds: 600 };
+/** Keep one release beyond the protected ones, and no grace period, so tests see deletions at once. */
+export const CLEANUP_CONFIG: CleanupConfig = { keepReleases: 1, jobRetentionHours: 0, graceHours: 0 };
 
 /** The machines as the rack's template holds them (one placeholder function serves every step). */
-export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; timer: AslDefinition; template: Record<string, unknown> } {
+export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; timer: AslDefinition; cleanup: AslDefinition; template: Record<string, unknown> } {
   const stack = new Stack(new App(), 'Pipeline');
   const fn = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
   new StateMachine(stack, 'Deploy', { definitionBody: DefinitionBody.fromChainable(deployDefinition(stack, () => fn)) });
   new StateMachine(stack, 'Rollback', { definitionBody: DefinitionBody.fromChainable(rollbackDefinition(stack, () => fn, CONFIG)) });
   new StateMachine(stack, 'Timer', { definitionBody: DefinitionBody.fromChainable(timerDefinition(stack, () => fn, CONFIG)) });
+  new StateMachine(stack, 'Cleanup', { definitionBody: DefinitionBody.fromChainable(cleanupDefinition(stack, () => fn, CLEANUP_CONFIG)) });
   const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
   const machines = machinesFromTemplate(template);
   const find = (name: string): AslDefinition => {
@@ -49,7 +55,7 @@ export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefi
     if (!m) throw new Error(`no ${name} machine in the template`);
     return m.definition;
   };
-  return { deploy: find('Deploy'), rollback: find('Rollback'), timer: find('Timer'), template };
+  return { deploy: find('Deploy'), rollback: find('Rollback'), timer: find('Timer'), cleanup: find('Cleanup'), template };
 }
 
 let cached: ReturnType<typeof synthesizeMachines> | undefined;
@@ -90,6 +96,7 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   const machine = new LocalStateMachine('Deploy', machines().deploy, dispatcher(DEPLOY_STEPS, context));
   const rollbackMachine = new LocalStateMachine('Rollback', machines().rollback, dispatcher(ROLLBACK_STEPS, context));
   const timerMachine = new LocalStateMachine('Timer', machines().timer, dispatcher(TIMER_STEPS, context));
+  const cleanupMachine = new LocalStateMachine('Cleanup', machines().cleanup, dispatcher(CLEANUP_STEPS, context));
   const bundles = new DirBundleStore(join(dir, 'bundles'), {
     onObjectCreated: (event) => {
       const name = deployExecutionName(event.detail.bucket.name, event.detail.object.key, event.detail.object['version-id']);
@@ -117,7 +124,10 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   let timerRuns = 0;
   /** Start a timer's run, as its EventBridge schedule would. */
   const runTimer = (input: { app: string; timer: string }): Promise<ExecutionOutcome> => executions.start(timerMachine, `timer-${++timerRuns}`, input).execution.outcome;
-  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback, runTimer };
+  let cleanups = 0;
+  /** Start the daily cleanup, as its schedule would. */
+  const cleanup = (): Promise<ExecutionOutcome> => executions.start(cleanupMachine, `cleanup-${++cleanups}`, {}).execution.outcome;
+  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback, runTimer, cleanup };
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof localPipeline>>;

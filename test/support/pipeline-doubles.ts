@@ -9,6 +9,13 @@ import type { ApplyRequest, Builder, BuildRequest, BuildState, JobRequest, JobSt
 
 export class BuilderDouble implements Builder {
   readonly started: BuildRequest[] = [];
+  readonly deleted: string[] = [];
+
+  deleteImages(_app: string, images: readonly string[]): Promise<void> {
+    this.deleted.push(...images);
+    return Promise.resolve();
+  }
+
   private readonly polls = new Map<string, number>();
   /** Services whose build fails, with the reason. */
   failing = new Map<string, string>();

@@ -23,6 +23,8 @@ export interface Builder {
   /** Start building one unit; builds take minutes, so the pipeline polls `status`. */
   start(request: BuildRequest): Promise<{ readonly ref: string }>;
   status(ref: string): Promise<BuildState>;
+  /** Delete images no release refers to any more (cleanup); images it does not know are ignored. */
+  deleteImages(app: string, images: readonly string[]): Promise<void>;
 }
 
 export interface Provisioner {

@@ -149,6 +149,18 @@ export class ReleaseStore {
     }
   }
 
+  /**
+   * Clear a lock whose lease ran out (a deploy that stopped without releasing it). Returns the
+   * expired lease, or undefined when the lock is free or still valid.
+   */
+  async expireLock(app: string): Promise<Lease | undefined> {
+    return this.updateApp(app, (record) => {
+      const { owner, token, expiresAt } = record.lock;
+      if (owner === null || expiresAt > this.clock.now()) return [record, undefined];
+      return [{ ...record, lock: { owner: null, token, expiresAt: 0 } }, { app, owner, token, expiresAt }];
+    });
+  }
+
   /** The current state of an app's lock (for status displays and cleanup). */
   async lockOf(app: string): Promise<Lease | undefined> {
     const r = await this.table.get<AppRecord>(appKey(app));
