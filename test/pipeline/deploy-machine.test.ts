@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deployExecutionName } from '../../lib/pipeline/bundle/key';
-import { bundle, CONFIG, deploy, localPipeline as rack, types, until } from '../support/local-pipeline';
+import { bundle, CONFIG, deploy, localPipeline as rack, MANIFEST, types, until } from '../support/local-pipeline';
 
 describe('the Deploy state machine (synthesised ASL, local runner; builder, provisioner and runtime are test doubles)', () => {
   it('deploys an upload: builds, provisions, rolls out, gates and promotes', async () => {
@@ -126,5 +126,48 @@ describe('the Deploy state machine (synthesised ASL, local runner; builder, prov
     expect(next.status).toBe('SUCCEEDED');
     expect(types(r.events)).toContain('Deployment Queued');
     expect((await r.store.getApp('shop'))?.release).toBe((await r.store.listReleases('shop'))[0]?.id);
+  });
+
+  it('keeps a failed release applied when the upload turned automatic rollback off', async () => {
+    const r = await rack();
+    await deploy(r, 'v1');
+    const first = (await r.store.getApp('shop'))?.release;
+    r.runtime.rolloutOf = (release) => (release === first ? {} : { fail: 'migration failed half-way' });
+    r.events.length = 0;
+    const outcome = await deploy(r, 'v2', { metadata: { 'auto-rollback': 'false' } });
+    expect(outcome.status).toBe('FAILED');
+    const [second] = await r.store.listReleases('shop');
+    expect(r.runtime.applied.at(-1)).toBe(second?.id);
+    expect((await r.store.getApp('shop'))?.release).toBe(first);
+    expect(r.events.at(-1)).toMatchObject({ 'detail-type': 'Deployment Failed', detail: { reason: expect.stringContaining('automatic rollback is off') as unknown } });
+    expect(types(r.events)).not.toContain('Deployment Rolled Back');
+  });
+
+  it('fails a rollout that misses its progress deadline, per service when its label says so', async () => {
+    const r = await rack();
+    await deploy(r, 'v1');
+    r.runtime.rolloutOf = () => ({ stuck: true });
+    r.events.length = 0;
+    const manifest = MANIFEST.replace('    health: /health\n', '    health: /health\n    labels:\n      slipway/progress-deadline-seconds: "1"\n');
+    const outcome = await deploy(r, 'v2', { manifest });
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'DeploymentRolledBack' });
+    expect(r.events.find((e) => e['detail-type'] === 'Rollout Failed')?.detail.reason).toMatch(/progress deadline \(web: 1\/2 ready after 1s\)/);
+  });
+
+  it('fails the health gate while a required alarm is in ALARM', async () => {
+    const r = await rack({ ...CONFIG, alarmNames: ['shop-5xx-rate'] });
+    r.alarms.inAlarm.add('shop-5xx-rate');
+    const outcome = await deploy(r, 'v1');
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'DeploymentRolledBack' });
+    expect(r.events.find((e) => e['detail-type'] === 'Health Gate Failed')?.detail.reason).toBe('alarm in ALARM: shop-5xx-rate');
+    expect(r.runtime.removed).toBe(1);
+  });
+
+  it('brings the timers\u2019 schedules in line with the promoted release', async () => {
+    const r = await rack();
+    await deploy(r, 'v1');
+    expect(Object.fromEntries(r.scheduler.schedules.get('shop') ?? [])).toEqual({ cleanup: '0 3 * * *' });
+    await deploy(r, 'v2', { manifest: MANIFEST.replace(/timers:[\s\S]*$/, '') });
+    expect(r.scheduler.schedules.get('shop')?.size).toBe(0);
   });
 });

@@ -33,7 +33,7 @@ import { CLEANUP_STEPS } from '../../lib/pipeline/steps/cleanup';
 import type { CleanupConfig } from '../../lib/pipeline/steps/cleanup';
 import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
-import { BuilderDouble, ProvisionerDouble, RuntimeDouble } from './pipeline-doubles';
+import { AlarmsDouble, BuilderDouble, ProvisionerDouble, RuntimeDouble, SchedulerDouble } from './pipeline-doubles';
 import { tarArchive } from './tar';
 
 export const CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 60, bakeSeconds: 0, progressDeadlineSeconds: 600 };
@@ -64,9 +64,9 @@ const machines = (): ReturnType<typeof synthesizeMachines> => (cached ??= synthe
 export const MANIFEST =
   'services:\n  web:\n    build: .\n    port: 3000\n    health: /health\n    environment:\n      - API_KEY\nresources:\n  db:\n    type: postgres\ntimers:\n  cleanup:\n    schedule: "0 3 * * *"\n    command: node cleanup.js --all\n    service: web\n    concurrency: forbid\n';
 
-export function bundle(version: string): Buffer {
+export function bundle(version: string, manifest = MANIFEST): Buffer {
   return tarArchive([
-    { name: 'convox.yml', body: MANIFEST },
+    { name: 'convox.yml', body: manifest },
     { name: 'Dockerfile', body: 'FROM node:20\nCOPY . .\nCMD ["node", "server.js"]\n' },
     { name: 'server.js', body: `console.log(${JSON.stringify(version)})` },
   ]);
@@ -90,6 +90,8 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   const builder = new BuilderDouble();
   const runtime = new RuntimeDouble();
   const provisioner = new ProvisionerDouble();
+  const scheduler = new SchedulerDouble();
+  const alarms = new AlarmsDouble();
   const executions = new LocalExecutions(5);
   const started: TrackedExecution[] = [];
   const context: { current?: DeployContext } = {};
@@ -111,6 +113,8 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
     provisioner,
     runtime,
     env,
+    scheduler,
+    alarms,
     events: new EventPublisher({ put: (e) => Promise.resolve(void events.push(...e)) }),
     clock: { now: () => Date.now() },
     workDir: join(dir, 'work'),
@@ -127,14 +131,14 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   let cleanups = 0;
   /** Start the daily cleanup, as its schedule would. */
   const cleanup = (): Promise<ExecutionOutcome> => executions.start(cleanupMachine, `cleanup-${++cleanups}`, {}).execution.outcome;
-  return { store, env, bundles, builder, runtime, provisioner, events, executions, started, machine, rollback, runTimer, cleanup };
+  return { store, env, bundles, builder, runtime, provisioner, scheduler, alarms, events, executions, started, machine, rollback, runTimer, cleanup };
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof localPipeline>>;
 
 /** Upload a bundle and wait for its deploy. */
-export async function deploy(p: LocalPipeline, version: string): Promise<ExecutionOutcome> {
-  await p.bundles.put('shop', 'app.tgz', bundle(version));
+export async function deploy(p: LocalPipeline, version: string, options: { manifest?: string; metadata?: Record<string, string> } = {}): Promise<ExecutionOutcome> {
+  await p.bundles.put('shop', 'app.tgz', bundle(version, options.manifest), options.metadata);
   const execution = p.started[p.started.length - 1];
   if (!execution) throw new Error('no deploy started');
   return execution.outcome;

@@ -5,6 +5,7 @@
  */
 import type { Resource } from '../../lib/manifest';
 import type { ReleaseId } from '../../lib/pipeline/domain/ids';
+import type { AlarmMonitor, Scheduler } from '../../lib/pipeline/ports/runtime';
 import type { ApplyRequest, Builder, BuildRequest, BuildState, JobRequest, JobState, Provisioner, RolloutState, Runtime } from '../../lib/pipeline/ports/runtime';
 
 export class BuilderDouble implements Builder {
@@ -53,7 +54,7 @@ export class RuntimeDouble implements Runtime {
   removed = 0;
   private readonly polls = new Map<string, number>();
   /** How a release's rollout ends: complete (default), or failed with a reason. */
-  rolloutOf: (release: ReleaseId) => { fail?: string; restarts?: number } = () => ({});
+  rolloutOf: (release: ReleaseId) => { fail?: string; restarts?: number; stuck?: boolean } = () => ({});
   /** Health of a service of a release. */
   healthy: (release: ReleaseId, service: string) => boolean = () => true;
   /** Called on every status poll (lets a test act mid-rollout, or hold the rollout until it says so). */
@@ -72,7 +73,7 @@ export class RuntimeDouble implements Runtime {
     this.polls.set(release, n);
     const script = this.rolloutOf(release);
     const services = [{ name: 'web', desired: 2, ready: n < 2 ? 1 : 2, restarts: n >= 3 ? (script.restarts ?? 0) : 0 }];
-    if (n < 2) return { state: 'progressing', services };
+    if (n < 2 || script.stuck) return { state: 'progressing', services: script.stuck ? [{ ...services[0]!, ready: 1 }] : services };
     if (script.fail) return { state: 'failed', reason: script.fail, service: 'web', services };
     return { state: 'complete', services };
   }
@@ -128,5 +129,27 @@ export class RuntimeDouble implements Runtime {
       }
     }
     return Promise.resolve(n);
+  }
+}
+
+export class SchedulerDouble implements Scheduler {
+  /** Each app's schedules, as reconciled last. */
+  readonly schedules = new Map<string, Map<string, string>>();
+
+  reconcile(app: string, timers: readonly { name: string; schedule: string }[]): Promise<{ created: number; updated: number; deleted: number }> {
+    const current = this.schedules.get(app) ?? new Map<string, string>();
+    const next = new Map(timers.map((t) => [t.name, t.schedule]));
+    const created = [...next.keys()].filter((n) => !current.has(n)).length;
+    const updated = [...next.entries()].filter(([n, s]) => current.has(n) && current.get(n) !== s).length;
+    const deleted = [...current.keys()].filter((n) => !next.has(n)).length;
+    this.schedules.set(app, next);
+    return Promise.resolve({ created, updated, deleted });
+  }
+}
+
+export class AlarmsDouble implements AlarmMonitor {
+  readonly inAlarm = new Set<string>();
+  firing(names: readonly string[]): Promise<string[]> {
+    return Promise.resolve(names.filter((n) => this.inAlarm.has(n)));
   }
 }

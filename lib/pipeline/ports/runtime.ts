@@ -89,6 +89,18 @@ export interface Runtime {
   pruneJobs(app: string, finishedBefore: number): Promise<number>;
 }
 
+/** Runs each app's timers on schedule: EventBridge Scheduler on AWS, a cron loop on the local rack. */
+export interface Scheduler {
+  /** Make the app's schedules match its timers exactly: create, update and delete to fit. */
+  reconcile(app: string, timers: readonly { readonly name: string; readonly schedule: string }[]): Promise<{ readonly created: number; readonly updated: number; readonly deleted: number }>;
+}
+
+/** Alarms a health gate can require to stay OK: CloudWatch on AWS; the local rack has none. */
+export interface AlarmMonitor {
+  /** The names among `names` that are in ALARM now. */
+  firing(names: readonly string[]): Promise<readonly string[]>;
+}
+
 export interface EnvStore {
   /** The app's current environment and its version (version 0 is the empty environment). */
   current(app: string): Promise<{ readonly version: number; readonly values: Readonly<Record<string, string>> }>;

@@ -18,7 +18,7 @@ import type { BundleObject, ServiceImage } from '../domain/model';
 import { describeRelease } from '../domain/model';
 import type { EventDetail, EventPublisher, EventType } from '../events';
 import type { BundleStore, ObjectCreatedEvent } from '../ports/bundle-store';
-import type { Builder, EnvStore, Provisioner, Runtime } from '../ports/runtime';
+import type { AlarmMonitor, Builder, EnvStore, Provisioner, Runtime, Scheduler } from '../ports/runtime';
 import type { Clock, Lease, ReleaseStore } from '../stores/release-store';
 import { LockLostError } from '../stores/release-store';
 import type { BuildPlan, BuildUnit } from './plan-builds';
@@ -32,6 +32,8 @@ export interface DeployContext {
   readonly provisioner: Provisioner;
   readonly runtime: Runtime;
   readonly env: EnvStore;
+  readonly scheduler: Scheduler;
+  readonly alarms: AlarmMonitor;
   readonly events: EventPublisher;
   readonly clock: Clock;
   /** Scratch space for extracted bundles. */
@@ -49,9 +51,17 @@ export interface DeployConfig {
   readonly leaseSeconds: number;
   /** How long every service must stay healthy, without restarts, before promotion. */
   readonly bakeSeconds: number;
-  /** A rollout that has not completed after this long fails. */
+  /**
+   * A rollout that has not completed after this long fails. A service overrides it with the
+   * label `slipway/progress-deadline-seconds`.
+   */
   readonly progressDeadlineSeconds: number;
+  /** CloudWatch alarms that must stay OK through the health gates (optional). */
+  readonly alarmNames?: readonly string[];
 }
+
+/** The label a service sets to give its rollout more (or less) time than the rack's default. */
+export const PROGRESS_DEADLINE_LABEL = 'slipway/progress-deadline-seconds';
 
 export interface DeployState {
   /** The upload that started the deploy (absent in a console rollback, which reuses these steps). */
@@ -254,15 +264,24 @@ export async function createRelease(state: DeployState, ctx: DeployContext): Pro
   return previous ? { id, previous } : { id };
 }
 
-async function releaseManifest(state: DeployState, ctx: DeployContext, release: ReleaseId): Promise<{ manifest: Manifest; text: string; images: ServiceImage[]; env: Readonly<Record<string, string>> }> {
-  const name = app(state);
-  const r = await ctx.store.getRelease(name, release);
-  if (!r) throw new SlipwayError(`release ${release} not found`, 'NOT_FOUND', { app: name, release });
-  const build = await ctx.store.getBuild(name, r.build);
-  if (!build) throw new SlipwayError(`build ${r.build} of release ${release} not found`, 'NOT_FOUND', { app: name, release });
-  const env = await ctx.env.get(name, r.envVersion);
-  // The release's manifest is loaded with the release's environment, as Convox does at promote.
+/** A release's manifest (loaded with the release's environment, as Convox does at promote), images and environment. */
+export async function loadRelease(ctx: DeployContext, app: string, release: ReleaseId): Promise<{ manifest: Manifest; text: string; images: ServiceImage[]; env: Readonly<Record<string, string>> }> {
+  const r = await ctx.store.getRelease(app, release);
+  if (!r) throw new SlipwayError(`release ${release} not found`, 'NOT_FOUND', { app, release });
+  const build = await ctx.store.getBuild(app, r.build);
+  if (!build) throw new SlipwayError(`build ${r.build} of release ${release} not found`, 'NOT_FOUND', { app, release });
+  const env = await ctx.env.get(app, r.envVersion);
   return { manifest: loadManifest(build.manifest, { env }).manifest, text: build.manifest, images: [...build.images], env };
+}
+
+function releaseManifest(state: DeployState, ctx: DeployContext, release: ReleaseId): ReturnType<typeof loadRelease> {
+  return loadRelease(ctx, app(state), release);
+}
+
+/** Bring the app's timer schedules in line with a release that now serves. */
+export async function reconcileTimers(ctx: DeployContext, app: string, release: ReleaseId): Promise<void> {
+  const { manifest } = await loadRelease(ctx, app, release);
+  await ctx.scheduler.reconcile(app, manifest.timers.map((t) => ({ name: t.name, schedule: t.schedule })));
 }
 
 /** Create or update the app's resources; `ready: false` sends the machine around its wait loop. */
@@ -305,9 +324,16 @@ export async function rolloutStatus(state: DeployState, ctx: DeployContext): Pro
   const elapsed = ctx.clock.now() - rollout.startedAt;
   let failure: string | undefined;
   if (status.state === 'failed') failure = status.service ? `${status.service}: ${status.reason}` : status.reason;
-  else if (status.state === 'progressing' && elapsed > state.config.progressDeadlineSeconds * 1000) {
-    const slow = status.services.filter((s) => s.ready < s.desired).map((s) => `${s.name} ${s.ready}/${s.desired} ready`);
-    failure = `the rollout missed its progress deadline of ${state.config.progressDeadlineSeconds}s (${slow.join(', ') || 'not all services ready'})`;
+  else if (status.state === 'progressing') {
+    const { manifest } = await releaseManifest(state, ctx, release);
+    const deadlineOf = (service: string): number => {
+      const label = Number(manifest.services.find((s) => s.name === service)?.labels?.[PROGRESS_DEADLINE_LABEL]);
+      return Number.isFinite(label) && label > 0 ? label : state.config.progressDeadlineSeconds;
+    };
+    const late = status.services.filter((s) => s.ready < s.desired && elapsed > deadlineOf(s.name) * 1000);
+    if (late.length > 0) {
+      failure = `the rollout missed its progress deadline (${late.map((s) => `${s.name}: ${s.ready}/${s.desired} ready after ${deadlineOf(s.name)}s`).join(', ')})`;
+    }
   }
   if (failure !== undefined) {
     await emit(ctx, 'Rollout Failed', state, { release, durationMs: elapsed, reason: failure }, await secretsOf(ctx, state));
@@ -342,12 +368,17 @@ export async function healthGate(state: DeployState, ctx: DeployContext): Promis
     const probe = await ctx.runtime.probe(app(state), release, s.name);
     if (!probe.ok) return fail(s.name, `${s.health.path}: ${probe.detail}`);
   }
+  const firing = state.config.alarmNames?.length ? await ctx.alarms.firing(state.config.alarmNames) : [];
+  if (firing.length > 0) {
+    await emit(ctx, 'Health Gate Failed', state, { release, reason: `alarm${firing.length > 1 ? 's' : ''} in ALARM: ${firing.join(', ')}` });
+    return { ...started, status: 'failed', reason: `Health Gate Failed: alarm${firing.length > 1 ? 's' : ''} ${firing.join(', ')} in ALARM` };
+  }
   if (now - started.startedAt < state.config.bakeSeconds * 1000) return { ...started, status: 'baking' };
   await emit(ctx, 'Health Gate Passed', state, { release, durationMs: now - started.startedAt, counts: { services: manifest.services.length } });
   return { ...started, status: 'passed' };
 }
 
-/** Make the new release the app's current one, and let the next deploy go. */
+/** Make the new release the app's current one, bring its timers' schedules in line, and let the next deploy go. */
 export async function promote(state: DeployState, ctx: DeployContext): Promise<{ promoted: ReleaseId }> {
   const release = state.release;
   if (!release) throw new SlipwayError('no release to promote', 'DEPLOY_STATE_INVALID');
@@ -357,6 +388,7 @@ export async function promote(state: DeployState, ctx: DeployContext): Promise<{
     if (e instanceof LockLostError) throw new DeployStepError('LockLost', e.message);
     throw e;
   }
+  await reconcileTimers(ctx, app(state), release.id);
   await emit(ctx, 'Deployment Succeeded', state, {
     release: release.id,
     ...(release.previous ? { previousRelease: release.previous } : {}),

@@ -10,7 +10,7 @@ import type { ReleaseId } from '../domain/ids';
 import { newReleaseId, RELEASE_ID } from '../domain/ids';
 import { describeRelease } from '../domain/model';
 import type { DeployConfig, DeployContext, DeployState } from './deploy';
-import { apply, healthGate, rolloutStatus } from './deploy';
+import { apply, healthGate, loadRelease, reconcileTimers, rolloutStatus } from './deploy';
 
 export interface RollbackRequest {
   readonly app: string;
@@ -72,6 +72,7 @@ export async function finishRollback(state: RollbackState, ctx: DeployContext): 
   const release = state.release;
   if (!lease || !release) throw new SlipwayError('the rollback holds no lock or release', 'ROLLBACK_STATE_INVALID');
   await ctx.store.promote(lease, release.id);
+  await reconcileTimers(ctx, state.request.app, release.id);
   await ctx.store.pin(lease, { release: release.id, by: state.request.by ?? 'console', reason: state.request.reason ?? `rollback to ${state.target ?? release.id}` });
   await emit(ctx, 'Rollback Succeeded', state, { release: release.id, ...(release.previous ? { previousRelease: release.previous } : {}), reason: `rollback to ${state.target ?? ''}; the app is pinned until unpinned` });
   await ctx.store.releaseLock(lease);
@@ -84,8 +85,10 @@ export async function rollbackFailed(state: RollbackState & { failure?: { Error:
   const previous = state.release?.previous;
   if (state.rollout && previous) {
     const r = await ctx.store.getRelease(state.request.app, previous);
-    const build = r && (await ctx.store.getBuild(state.request.app, r.build));
-    if (r && build) await ctx.runtime.apply({ app: state.request.app, release: r, manifest: build.manifest, images: build.images, env: await ctx.env.get(state.request.app, r.envVersion) });
+    if (r) {
+      const { text, images, env } = await loadRelease(ctx, state.request.app, previous);
+      await ctx.runtime.apply({ app: state.request.app, release: r, manifest: text, images, env });
+    }
   }
   await emit(ctx, 'Rollback Failed', state, { ...(state.target ? { release: state.target } : {}), ...(reason ? { reason } : {}) });
   if (state.lock?.lease) await ctx.store.releaseLock(state.lock.lease);
