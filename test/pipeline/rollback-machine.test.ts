@@ -48,7 +48,8 @@ describe('the Rollback state machine (console; synthesised ASL, local runner; bu
     await until(() => types(p.events).includes('Deployment Queued'));
     expect(p.events.find((e) => e['detail-type'] === 'Deployment Queued')?.detail.reason).toMatch(/pinned/);
     expect((await p.store.getApp('shop'))?.release).toBe(pinnedTo);
-    await p.store.unpin('shop');
+    await p.unpin('operator@example.com');
+    expect(p.events.find((e) => e['detail-type'] === 'App Unpinned')?.detail).toMatchObject({ app: 'shop', release: pinnedTo, reason: 'unpinned by operator@example.com' });
     const outcome = await p.started.at(-1)?.outcome;
     // The upload was an empty file: once unpinned it runs, and is refused as a bundle.
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'BundleRejected' });

@@ -27,7 +27,7 @@ import { machinesFromTemplate } from '../../lib/pipeline/machines/template';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
 import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
 import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
-import { ROLLBACK_STEPS } from '../../lib/pipeline/steps/rollback';
+import { ROLLBACK_STEPS, unpinApp } from '../../lib/pipeline/steps/rollback';
 import { TIMER_STEPS } from '../../lib/pipeline/steps/timer';
 import { CLEANUP_STEPS } from '../../lib/pipeline/steps/cleanup';
 import type { CleanupConfig } from '../../lib/pipeline/steps/cleanup';
@@ -131,7 +131,8 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
   let cleanups = 0;
   /** Start the daily cleanup, as its schedule would. */
   const cleanup = (): Promise<ExecutionOutcome> => executions.start(cleanupMachine, `cleanup-${++cleanups}`, {}).execution.outcome;
-  return { store, env, bundles, builder, runtime, provisioner, scheduler, alarms, events, executions, started, machine, rollback, runTimer, cleanup };
+  const unpin = (by: string): Promise<void> => unpinApp(context.current as DeployContext, 'shop', by);
+  return { store, env, bundles, builder, runtime, provisioner, scheduler, alarms, events, executions, started, machine, rollback, runTimer, cleanup, unpin };
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof localPipeline>>;

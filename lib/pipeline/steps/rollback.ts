@@ -95,4 +95,12 @@ export async function rollbackFailed(state: RollbackState & { failure?: { Error:
   return { failed: true };
 }
 
+/** An operator unpins an app after a console rollback, so uploads deploy again. */
+export async function unpinApp(ctx: DeployContext, app: string, by: string): Promise<void> {
+  const before = await ctx.store.requireApp(app);
+  if (!before.pin) return;
+  await ctx.store.unpin(app);
+  await ctx.events.emit('App Unpinned', { app, release: before.pin.release, reason: `unpinned by ${by}` });
+}
+
 export const ROLLBACK_STEPS = { acquireRollbackLock, prepareRollback, apply, rolloutStatus, healthGate, finishRollback, rollbackFailed } as const;
