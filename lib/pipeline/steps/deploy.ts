@@ -3,7 +3,7 @@
  * execution's state and returns the part it adds. A step that fails throws an error whose name
  * the machine's Catch clauses route on (`BuildFailed`, `BundleRejected`, ...), on AWS and locally.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
 import type { Manifest } from '../../manifest';
@@ -200,7 +200,6 @@ export async function prepareBuild(state: DeployState, ctx: DeployContext): Prom
   let text: string;
   try {
     await extractBundle(await ctx.bundles.open(deploy.bundle.key, deploy.bundle.version), dir, ctx.bundleLimits);
-    const { readFile } = await import('node:fs/promises');
     text = await readFile(join(dir, 'convox.yml'), 'utf8');
     const loaded = loadManifest(text, { env: env.values, file: 'convox.yml' });
     assertValid(loaded);
@@ -213,14 +212,20 @@ export async function prepareBuild(state: DeployState, ctx: DeployContext): Prom
     throw new DeployStepError('BundleRejected', reason);
   }
   const id = newBuildId();
-  const byName = new Map(manifest.services.map((s) => [s.name, s]));
+  const hashOf = serviceBuildHashes(manifest);
   const images: ServiceImage[] = [
-    ...plan.reused.map((r) => ({ service: r.service, image: r.image, contextHash: r.contextHash, buildHash: buildHash(byName.get(r.service) ?? manifest.services[0]!, ''), reused: true })),
-    ...plan.pulled.map((p) => ({ service: p.service, image: p.image, contextHash: '', buildHash: buildHash(byName.get(p.service) ?? manifest.services[0]!, ''), reused: false })),
+    ...plan.reused.map((r) => ({ service: r.service, image: r.image, contextHash: r.contextHash, buildHash: hashOf(r.service), reused: true })),
+    ...plan.pulled.map((p) => ({ service: p.service, image: p.image, contextHash: '', buildHash: hashOf(p.service), reused: false })),
   ];
   await ctx.store.putBuild({ id, app: deploy.app, bundle: deploy.bundle, manifest: text, images, status: 'running', createdAt: new Date(ctx.clock.now()).toISOString() });
   for (const r of plan.reused) await emit(ctx, 'Build Reused', state, { build: id, service: r.service, reason: `build context unchanged since build ${r.fromBuild}` });
   return { id, units: plan.builds, images, envVersion: env.version, dir };
+}
+
+/** Convox's build hash of each service (what decides that services share one image). */
+function serviceBuildHashes(manifest: Manifest): (service: string) => string {
+  const hashes = new Map(manifest.services.map((s) => [s.name, buildHash(s, '')]));
+  return (service) => hashes.get(service) ?? '';
 }
 
 /** One Map iteration: start the build of one unit. */
@@ -246,7 +251,8 @@ export async function buildStatus(
   for (const service of item.unit.services) await ctx.events.emit('Build Succeeded', { app: item.app, build: item.build, service, execution: item.execution, durationMs });
   return {
     state: 'succeeded',
-    images: item.unit.services.map((service) => ({ service, image: status.image, contextHash: item.unit.contextHash, buildHash: item.unit.contextHash, reused: false })),
+    // The build hash is filled in when the release is created, from the manifest.
+    images: item.unit.services.map((service) => ({ service, image: status.image, contextHash: item.unit.contextHash, buildHash: '', reused: false })),
   };
 }
 
@@ -255,7 +261,10 @@ export async function createRelease(state: DeployState, ctx: DeployContext): Pro
   const build = state.build;
   if (!build) throw new SlipwayError('no build to release', 'DEPLOY_STATE_INVALID');
   const name = app(state);
-  const images = [...build.images, ...(state.built ?? []).flat()];
+  const record = await ctx.store.getBuild(name, build.id);
+  if (!record) throw new SlipwayError(`build ${build.id} not found`, 'NOT_FOUND', { app: name, build: build.id });
+  const hashOf = serviceBuildHashes(loadManifest(record.manifest, { env: await ctx.env.get(name, build.envVersion) }).manifest);
+  const images = [...build.images, ...(state.built ?? []).flat().map((i) => ({ ...i, buildHash: hashOf(i.service) }))];
   await ctx.store.updateBuild(name, build.id, (b) => ({ ...b, images, status: 'complete', endedAt: new Date(ctx.clock.now()).toISOString() }));
   const id = newReleaseId();
   await ctx.store.putRelease({ id, app: name, build: build.id, envVersion: build.envVersion, description: describeRelease.build(build.id), createdAt: new Date(ctx.clock.now()).toISOString() });
