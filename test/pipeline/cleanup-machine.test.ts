@@ -23,10 +23,11 @@ describe('the Cleanup state machine (schedule; synthesised ASL, local runner; bu
     expect(p.events.at(-1)).toMatchObject({ 'detail-type': 'Cleanup Completed', detail: { app: 'shop', counts: { releasesKept: 2, releasesDeleted: 2, buildsDeleted: 2, bundlesDeleted: 2, imagesDeleted: 2 } } });
   });
 
-  it('frees a lock whose lease ran out, and removes finished jobs', async () => {
+  it('frees a lock whose lease ran out, drops queue entries of deploys that died, and removes finished jobs', async () => {
     const p = await localPipeline();
     expect((await deploy(p, 'v1')).status).toBe('SUCCEEDED');
     await p.runTimer({ app: 'shop', timer: 'cleanup' });
+    await p.store.enqueueDeploy('shop', 'deploy-that-died-waiting', '9999');
     const stale = await p.store.acquireLock('shop', 'deploy-that-died', 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     p.events.length = 0;
@@ -35,6 +36,7 @@ describe('the Cleanup state machine (schedule; synthesised ASL, local runner; bu
     expect(p.events[0]).toMatchObject({ 'detail-type': 'Lock Expired', detail: { app: 'shop', execution: stale?.owner } });
     expect(p.runtime.jobs.size).toBe(0);
     expect(types(p.events)).toEqual(['Lock Expired', 'Cleanup Completed']);
-    expect(p.events[1]?.detail.counts).toMatchObject({ jobsDeleted: 1 });
+    expect(p.events[1]?.detail.counts).toMatchObject({ jobsDeleted: 1, queuedDeploysDropped: 1 });
+    expect(await p.store.deployQueue('shop')).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The steps of the daily Cleanup state machine: for every app, keep the last releases (the
  * current and the previous one always, and a pinned one), delete the builds, bundles and images
- * no kept release refers to, free locks whose lease ran out, and remove finished jobs.
+ * no kept release refers to, free locks whose lease ran out, drop queue entries of deploys that
+ * stopped while they waited, and remove finished jobs.
  */
 import type { ReleaseId } from '../domain/ids';
 import type { DeployContext } from './deploy';
@@ -23,7 +24,10 @@ export async function cleanupApp(input: { app: string; config: CleanupConfig; ex
   const { app, config } = input;
   const now = ctx.clock.now();
   const grace = now - config.graceHours * 3_600_000;
-  const counts: Record<string, number> = { releasesKept: 0, releasesDeleted: 0, buildsDeleted: 0, bundlesDeleted: 0, imagesDeleted: 0, jobsDeleted: 0 };
+  const counts: Record<string, number> = { releasesKept: 0, releasesDeleted: 0, buildsDeleted: 0, bundlesDeleted: 0, imagesDeleted: 0, jobsDeleted: 0, queuedDeploysDropped: 0 };
+
+  // A waiting deploy checks in on every try for the lock; an entry unseen for the grace period belongs to one that stopped.
+  counts.queuedDeploysDropped = await ctx.store.pruneDeployQueue(app, grace);
 
   const expired = await ctx.store.expireLock(app);
   if (expired) await ctx.events.emit('Lock Expired', { app, execution: expired.owner, reason: `the lease expired at ${new Date(expired.expiresAt).toISOString()}` });

@@ -168,6 +168,7 @@ export async function acquireLock(state: DeployState, ctx: DeployContext): Promi
     if (!acquired) reason = `deploy ${(await ctx.store.lockOf(name))?.owner ?? 'another deploy'} holds the app`;
   }
   if (!acquired) {
+    await ctx.store.touchDeploy(name, state.execution);
     if (!state.lock?.queuedEmitted) await emit(ctx, 'Deployment Queued', state, { bundle: bundleRef(state), ...(reason ? { reason } : {}) });
     return { status: 'waiting', queuedEmitted: true, ...(reason ? { reason } : {}) };
   }

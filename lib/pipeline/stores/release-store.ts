@@ -35,6 +35,8 @@ export interface QueuedDeploy {
   /** Sorts uploads in the order they were made (event time, then S3's sequencer). */
   readonly order: string;
   readonly queuedAt: string;
+  /** When the waiting deploy last checked in; a deploy that stopped stops checking in. */
+  readonly seenAt: string;
 }
 
 /** The app record as stored: the app, its release history, its lock and its deploy queue. */
@@ -176,7 +178,8 @@ export class ReleaseStore {
     return this.updateApp(app, (record) => {
       const existing = (record.queue ?? []).find((q) => q.execution === execution);
       if (existing) return [record, existing];
-      const entry: QueuedDeploy = { execution, order, queuedAt: new Date(this.clock.now()).toISOString() };
+      const now = new Date(this.clock.now()).toISOString();
+      const entry: QueuedDeploy = { execution, order, queuedAt: now, seenAt: now };
       return [{ ...record, queue: [...(record.queue ?? []), entry] }, entry];
     });
   }
@@ -185,6 +188,21 @@ export class ReleaseStore {
     const r = await this.table.get<AppRecord>(appKey(app));
     if (!r) throw new NotFoundError('app', app);
     return [...(r.value.queue ?? [])];
+  }
+
+  /** A waiting deploy checks in on every try for the lock. */
+  async touchDeploy(app: string, execution: string): Promise<void> {
+    const now = new Date(this.clock.now()).toISOString();
+    await this.updateApp(app, (record) => [{ ...record, queue: (record.queue ?? []).map((q) => (q.execution === execution ? { ...q, seenAt: now } : q)) }, undefined]);
+  }
+
+  /** Drop queue entries not seen since `before` (epoch ms): deploys that stopped while they waited. */
+  async pruneDeployQueue(app: string, before: number): Promise<number> {
+    return this.updateApp(app, (record) => {
+      const queue = record.queue ?? [];
+      const kept = queue.filter((q) => Date.parse(q.seenAt ?? q.queuedAt) >= before);
+      return kept.length === queue.length ? [record, 0] : [{ ...record, queue: kept }, queue.length - kept.length];
+    });
   }
 
   async dequeueDeploy(app: string, execution: string): Promise<void> {
