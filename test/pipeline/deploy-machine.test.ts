@@ -41,6 +41,7 @@ describe('the Deploy state machine (synthesised ASL, local runner; builder, prov
     expect(r.runtime.applied).toEqual([]);
     expect(types(r.events)).toEqual(['Deployment Started', 'Build Started', 'Build Failed']);
     expect(r.events[2]?.detail.reason).toBe('RUN npm ci exited with code 1 (API_KEY=****)');
+    expect(JSON.stringify(outcome)).not.toContain('k3y-value-never-shown');
     expect(await r.store.lockOf('shop')).toBeUndefined();
     expect((await r.store.listBuilds('shop'))[0]?.status).toBe('failed');
   });

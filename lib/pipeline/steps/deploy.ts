@@ -17,6 +17,7 @@ import { newBuildId, newReleaseId } from '../domain/ids';
 import type { BundleObject, ServiceImage } from '../domain/model';
 import { describeRelease } from '../domain/model';
 import type { EventDetail, EventPublisher, EventType } from '../events';
+import { redact } from '../events';
 import type { BundleStore, ObjectCreatedEvent } from '../ports/bundle-store';
 import type { AlarmMonitor, Builder, EnvStore, Provisioner, Runtime, Scheduler } from '../ports/runtime';
 import type { Clock, Lease, ReleaseStore } from '../stores/release-store';
@@ -210,7 +211,8 @@ export async function prepareBuild(state: DeployState, ctx: DeployContext): Prom
     if (!(e instanceof BundleRejectedError || e instanceof ManifestError || e instanceof BuildContextError)) throw e;
     const reason = e instanceof ManifestError ? `convox.yml: ${e.convoxMessage}` : e.message;
     await emit(ctx, 'Bundle Rejected', state, { bundle: bundleRef(state), reason }, Object.values(env.values));
-    throw new DeployStepError('BundleRejected', reason);
+    // The error's text lands in the execution's history: it is redacted like the event.
+    throw new DeployStepError('BundleRejected', redact(reason, Object.values(env.values)));
   }
   const id = newBuildId();
   const hashOf = serviceBuildHashes(manifest);
@@ -247,7 +249,7 @@ export async function buildStatus(
   if (status.state === 'failed') {
     const secrets = Object.values((await ctx.env.current(item.app)).values);
     for (const service of item.unit.services) await ctx.events.emit('Build Failed', { app: item.app, build: item.build, service, execution: item.execution, durationMs, reason: status.reason }, secrets);
-    throw new DeployStepError('BuildFailed', `the build of ${item.unit.services.join(', ')} failed: ${status.reason}`, { build: item.build });
+    throw new DeployStepError('BuildFailed', redact(`the build of ${item.unit.services.join(', ')} failed: ${status.reason}`, secrets), { build: item.build });
   }
   for (const service of item.unit.services) await ctx.events.emit('Build Succeeded', { app: item.app, build: item.build, service, execution: item.execution, durationMs });
   return {
@@ -305,8 +307,9 @@ export async function provision(state: DeployState, ctx: DeployContext): Promise
     if (result.ready) await emit(ctx, 'Resources Provisioned', state, { release, counts: { resources: manifest.resources.length } });
     return { ready: result.ready, waitingOn: [...result.waitingOn] };
   } catch (e) {
-    const reason = (e as Error).message;
-    await emit(ctx, 'Resource Provisioning Failed', state, { release, reason }, await secretsOf(ctx, state));
+    const secrets = await secretsOf(ctx, state);
+    const reason = redact((e as Error).message, secrets);
+    await emit(ctx, 'Resource Provisioning Failed', state, { release, reason }, secrets);
     throw new DeployStepError('ProvisionFailed', reason);
   }
 }

@@ -8,6 +8,7 @@ import { SlipwayError } from '../../errors';
 import { loadManifest } from '../../manifest';
 import type { ReleaseId } from '../domain/ids';
 import type { EventDetail, EventType } from '../events';
+import { redact } from '../events';
 import type { DeployConfig, DeployContext } from './deploy';
 
 export interface TimerState {
@@ -70,7 +71,9 @@ export async function timerRunStatus(state: TimerState, ctx: DeployContext): Pro
     await emit(ctx, 'Timer Succeeded', state, detail);
     return { state: 'succeeded' };
   }
-  const reason = status.exitCode !== undefined ? `exited with code ${status.exitCode}: ${status.reason}` : status.reason;
+  const secrets = Object.values((await ctx.env.current(state.request.app)).values);
+  // The reason can quote the job's output; it is redacted before it reaches the event and the execution's history.
+  const reason = redact(status.exitCode !== undefined ? `exited with code ${status.exitCode}: ${status.reason}` : status.reason, secrets);
   await emit(ctx, 'Timer Failed', state, { ...detail, reason });
   throw new TimerFailedError(reason, { app: state.request.app, timer: state.request.timer });
 }
