@@ -25,8 +25,4 @@ export class LocalExecutions {
     this.byName.set(`${machine.name}:${name}`, execution);
     return { execution, started: true };
   }
-
-  list(): TrackedExecution[] {
-    return [...this.byName.values()];
-  }
 }

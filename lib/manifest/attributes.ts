@@ -30,10 +30,6 @@ export class Attributes {
     return n;
   }
 
-  get size(): number {
-    return this.paths.size;
-  }
-
   private lowerBound(key: string): number {
     let lo = 0;
     let hi = this.sorted.length;

@@ -211,5 +211,3 @@ export const manifestFields = struct<DecodedManifest>(
   { defName: 'manifest', doc: 'convox.yml: an app\u2019s services, resources, timers and balancers.', extensionPrefix: 'x-' },
 );
 
-/** The keys of a few sections, for "did you mean" outside the decoder. */
-export const topLevelKeys = Object.keys(manifestFields.fields);

@@ -349,6 +349,3 @@ export const serviceScale: Codec<ServiceScale> = {
       ],
     })),
 };
-
-/** The keys `scale` accepts, for tooling that lists them. */
-export const scaleKeys = SCALE_KEYS;

@@ -90,13 +90,6 @@ export function shortTag(v: GoValue): string {
   }
 }
 
-/** A key as Convox names section entries: strings as they are, integers in decimal. */
-export function keyName(key: GoValue): string | undefined {
-  if (key.kind === 'string') return key.value;
-  if (key.kind === 'int') return String(key.value);
-  return undefined;
-}
-
 /** The value of `key` in a map (the last one, as a Go map keeps), or undefined. */
 export function lookupKey(map: GoMap, key: string): GoValue | undefined {
   let found: GoValue | undefined;

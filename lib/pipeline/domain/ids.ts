@@ -3,7 +3,6 @@
  * (`BABCDEFGHIJ`), drawn from a cryptographic source without modulo bias.
  */
 import { randomBytes } from 'node:crypto';
-import { SlipwayError } from '../../errors';
 
 export type BuildId = `B${string}`;
 export type ReleaseId = `R${string}`;
@@ -11,12 +10,6 @@ export type ReleaseId = `R${string}`;
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export const BUILD_ID = /^B[A-Z]{10}$/;
 export const RELEASE_ID = /^R[A-Z]{10}$/;
-
-export class InvalidIdError extends SlipwayError {
-  constructor(kind: 'build' | 'release', value: string) {
-    super(`${JSON.stringify(value)} is not a ${kind} id (${kind === 'build' ? 'B' : 'R'} followed by ten upper-case letters)`, 'INVALID_ID', { kind, value });
-  }
-}
 
 function letters(n: number, random: (size: number) => Buffer): string {
   let out = '';
@@ -35,14 +28,4 @@ export function newBuildId(random: (size: number) => Buffer = randomBytes): Buil
 
 export function newReleaseId(random: (size: number) => Buffer = randomBytes): ReleaseId {
   return `R${letters(10, random)}`;
-}
-
-export function parseBuildId(value: string): BuildId {
-  if (!BUILD_ID.test(value)) throw new InvalidIdError('build', value);
-  return value as BuildId;
-}
-
-export function parseReleaseId(value: string): ReleaseId {
-  if (!RELEASE_ID.test(value)) throw new InvalidIdError('release', value);
-  return value as ReleaseId;
 }

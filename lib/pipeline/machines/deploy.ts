@@ -12,6 +12,7 @@ import { Choice, Condition, Fail, JsonPath, Map as MapState, Pass, Succeed, Wait
 import type { IChainable } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DEPLOY_STEPS } from '../steps/deploy';
+import { gatePassed, rolledOut } from './rollout-choices';
 import { stepTask } from './step-task';
 
 export type DeployStep = keyof typeof DEPLOY_STEPS;
@@ -86,18 +87,8 @@ export function deployDefinition(parent: Construct, fns: StepFunctions): IChaina
   );
   apply.next(waitRollout);
   waitRollout.next(rolloutStatus);
-  rolloutStatus.next(
-    new Choice(scope, 'RolledOut?')
-      .when(Condition.stringEquals('$.rollout.state', 'complete'), gate)
-      .when(Condition.stringEquals('$.rollout.state', 'failed'), rollBack)
-      .otherwise(waitRollout),
-  );
-  gate.next(
-    new Choice(scope, 'GatePassed?')
-      .when(Condition.stringEquals('$.gate.status', 'passed'), promote)
-      .when(Condition.stringEquals('$.gate.status', 'failed'), rollBack)
-      .otherwise(waitBake),
-  );
+  rolloutStatus.next(rolledOut(scope, { complete: gate, failed: rollBack, again: waitRollout }));
+  gate.next(gatePassed(scope, { passed: promote, failed: rollBack, again: waitBake }));
   promote.next(deployed);
 
   return start

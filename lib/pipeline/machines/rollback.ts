@@ -9,6 +9,7 @@ import type { IChainable } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DeployConfig } from '../steps/deploy';
 import type { ROLLBACK_STEPS } from '../steps/rollback';
+import { gatePassed, rolledOut } from './rollout-choices';
 import { stepTask } from './step-task';
 
 export type RollbackStep = keyof typeof ROLLBACK_STEPS;
@@ -58,13 +59,8 @@ export function rollbackDefinition(parent: Construct, fns: (step: RollbackStep) 
   // skipGates is optional: test that it is there before reading it.
   const skipGates = new Choice(scope, 'SkipGates?').when(Condition.booleanEquals('$.request.skipGates', true), finish).otherwise(gate);
   const gatesOption = new Choice(scope, 'GatesOptionGiven?').when(Condition.isPresent('$.request.skipGates'), skipGates).otherwise(gate);
-  status.next(
-    new Choice(scope, 'RolledOut?')
-      .when(Condition.stringEquals('$.rollout.state', 'failed'), failed)
-      .when(Condition.stringEquals('$.rollout.state', 'complete'), gatesOption)
-      .otherwise(waitRollout),
-  );
-  gate.next(new Choice(scope, 'GatePassed?').when(Condition.stringEquals('$.gate.status', 'passed'), finish).when(Condition.stringEquals('$.gate.status', 'failed'), failed).otherwise(waitBake));
+  status.next(rolledOut(scope, { complete: gatesOption, failed, again: waitRollout }));
+  gate.next(gatePassed(scope, { passed: finish, failed, again: waitBake }));
 
   return start
     .next(acquire)

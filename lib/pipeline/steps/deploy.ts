@@ -14,7 +14,7 @@ import { BundleKeyError, parseBundleKey } from '../bundle/key';
 import { BuildContextError } from '../build/context';
 import type { BuildId, ReleaseId } from '../domain/ids';
 import { newBuildId, newReleaseId } from '../domain/ids';
-import type { BundleObject, ServiceImage } from '../domain/model';
+import type { BundleObject, Release, ServiceImage } from '../domain/model';
 import { describeRelease } from '../domain/model';
 import type { EventDetail, EventPublisher, EventType } from '../events';
 import { redact } from '../events';
@@ -277,13 +277,17 @@ export async function createRelease(state: DeployState, ctx: DeployContext): Pro
 }
 
 /** A release's manifest (loaded with the release's environment, as Convox does at promote), images and environment. */
-export async function loadRelease(ctx: DeployContext, app: string, release: ReleaseId): Promise<{ manifest: Manifest; text: string; images: ServiceImage[]; env: Readonly<Record<string, string>> }> {
+export async function loadRelease(
+  ctx: DeployContext,
+  app: string,
+  release: ReleaseId,
+): Promise<{ release: Release; manifest: Manifest; text: string; images: ServiceImage[]; env: Readonly<Record<string, string>> }> {
   const r = await ctx.store.getRelease(app, release);
   if (!r) throw new SlipwayError(`release ${release} not found`, 'NOT_FOUND', { app, release });
   const build = await ctx.store.getBuild(app, r.build);
   if (!build) throw new SlipwayError(`build ${r.build} of release ${release} not found`, 'NOT_FOUND', { app, release });
   const env = await ctx.env.get(app, r.envVersion);
-  return { manifest: loadManifest(build.manifest, { env }).manifest, text: build.manifest, images: [...build.images], env };
+  return { release: r, manifest: loadManifest(build.manifest, { env }).manifest, text: build.manifest, images: [...build.images], env };
 }
 
 function releaseManifest(state: DeployState, ctx: DeployContext, release: ReleaseId): ReturnType<typeof loadRelease> {
@@ -319,9 +323,7 @@ export async function apply(state: DeployState, ctx: DeployContext): Promise<Non
   await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
   const release = state.release;
   if (!release) throw new SlipwayError('no release to apply', 'DEPLOY_STATE_INVALID');
-  const r = await ctx.store.getRelease(app(state), release.id);
-  const { text, images, env } = await releaseManifest(state, ctx, release.id);
-  if (!r) throw new SlipwayError(`release ${release.id} not found`, 'NOT_FOUND');
+  const { release: r, text, images, env } = await releaseManifest(state, ctx, release.id);
   await ctx.runtime.apply({ app: app(state), release: r, manifest: text, images, env });
   await emit(ctx, 'Rollout Started', state, { release: release.id, ...(release.previous ? { previousRelease: release.previous } : {}) });
   return { startedAt: ctx.clock.now() };
@@ -427,9 +429,8 @@ export async function rollBack(state: DeployState, ctx: DeployContext): Promise<
   }
   const previous = release?.previous;
   if (previous) {
-    const r = await ctx.store.getRelease(name, previous);
-    const { text, images, env } = await releaseManifest(state, ctx, previous);
-    if (r) await ctx.runtime.apply({ app: name, release: r, manifest: text, images, env });
+    const { release: r, text, images, env } = await releaseManifest(state, ctx, previous);
+    await ctx.runtime.apply({ app: name, release: r, manifest: text, images, env });
   } else await ctx.runtime.remove(name);
   await emit(ctx, 'Deployment Rolled Back', state, { ...(release ? { release: release.id } : {}), ...(previous ? { previousRelease: previous } : {}), reason }, await secretsOf(ctx, state));
   await finish(state, ctx);

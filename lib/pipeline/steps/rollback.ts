@@ -84,11 +84,8 @@ export async function rollbackFailed(state: RollbackState & { failure?: { Error:
   const reason = state.rollout?.state === 'failed' ? state.rollout.reason : state.gate?.status === 'failed' ? state.gate.reason : state.failure?.Cause;
   const previous = state.release?.previous;
   if (state.rollout && previous) {
-    const r = await ctx.store.getRelease(state.request.app, previous);
-    if (r) {
-      const { text, images, env } = await loadRelease(ctx, state.request.app, previous);
-      await ctx.runtime.apply({ app: state.request.app, release: r, manifest: text, images, env });
-    }
+    const { release: r, text, images, env } = await loadRelease(ctx, state.request.app, previous);
+    await ctx.runtime.apply({ app: state.request.app, release: r, manifest: text, images, env });
   }
   await emit(ctx, 'Rollback Failed', state, { ...(state.target ? { release: state.target } : {}), ...(reason ? { reason } : {}) });
   if (state.lock?.lease) await ctx.store.releaseLock(state.lock.lease);
