@@ -76,7 +76,8 @@ describe('the JSON Schema for convox.yml', () => {
 
   it('accepts every manifest that loads with no unknown keys or ignored values', () => {
     const clean = cases.filter((c) => c.schemaWarnings.length === 0);
-    expect(clean.length).toBeGreaterThan(250);
+    // Our corpus and the guide alone give over 200; Convox's fixtures add more when present.
+    expect(clean.length).toBeGreaterThan(200);
     const rejected: string[] = [];
     for (const c of clean) {
       if (!validateSchema(yamlToPlain(c.text, c.env))) rejected.push(`${c.name}: ${ajv.errorsText(validateSchema.errors)}`);
