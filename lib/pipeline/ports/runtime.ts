@@ -28,8 +28,12 @@ export interface Builder {
 }
 
 export interface Provisioner {
-  /** Create or update the app's resources; idempotent. `ready: false` means: ask again after a wait. */
-  ensure(app: string, resources: readonly Resource[]): Promise<{ readonly ready: boolean; readonly waitingOn: readonly string[] }>;
+  /**
+   * Create or update the app's resources; idempotent. `ready: false` means: ask again after a wait.
+   * `env` is the release's environment: a resource whose `<NAME>_URL` it sets is external, as in
+   * Convox, and is not created.
+   */
+  ensure(app: string, resources: readonly Resource[], env: Readonly<Record<string, string>>): Promise<{ readonly ready: boolean; readonly waitingOn: readonly string[] }>;
 }
 
 export interface ServiceRollout {

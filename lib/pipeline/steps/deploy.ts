@@ -305,9 +305,9 @@ export async function provision(state: DeployState, ctx: DeployContext): Promise
   await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
   const release = state.release?.id;
   if (!release) throw new SlipwayError('no release to provision for', 'DEPLOY_STATE_INVALID');
-  const { manifest } = await releaseManifest(state, ctx, release);
+  const { manifest, env } = await releaseManifest(state, ctx, release);
   try {
-    const result = await ctx.provisioner.ensure(app(state), manifest.resources);
+    const result = await ctx.provisioner.ensure(app(state), manifest.resources, env);
     if (result.ready) await emit(ctx, 'Resources Provisioned', state, { release, counts: { resources: manifest.resources.length } });
     return { ready: result.ready, waitingOn: [...result.waitingOn] };
   } catch (e) {
