@@ -12,8 +12,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BundleRejectedError, DEFAULT_BUNDLE_LIMITS, extractBundle } from '../../lib/pipeline/bundle/extract';
 import type { BundleRejection } from '../../lib/pipeline/bundle/extract';
-import { tarArchive } from '../support/tar';
-import type { TarEntry } from '../support/tar';
+import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
+import type { TarEntry } from '../../lib/pipeline/bundle/tar-writer';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-bundle-'));
 let n = 0;

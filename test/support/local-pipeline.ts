@@ -6,10 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { Code, Function as LambdaFunction, Runtime as LambdaRuntime } from 'aws-cdk-lib/aws-lambda';
-import { DefinitionBody, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { LocalStateMachine } from '../../lib/local/asl-runner';
 import type { ExecutionOutcome } from '../../lib/local/asl-runner';
 import { DirBundleStore } from '../../lib/local/dir-bundle-store';
@@ -19,12 +15,8 @@ import { FileRecordTable } from '../../lib/local/file-record-table';
 import { deployExecutionName } from '../../lib/pipeline/bundle/key';
 import type { SlipwayEvent } from '../../lib/pipeline/events';
 import { EventPublisher } from '../../lib/pipeline/events';
-import { deployDefinition } from '../../lib/pipeline/machines/deploy';
-import { rollbackDefinition } from '../../lib/pipeline/machines/rollback';
-import { timerDefinition } from '../../lib/pipeline/machines/timer';
-import { cleanupDefinition } from '../../lib/pipeline/machines/cleanup';
-import { machinesFromTemplate } from '../../lib/pipeline/machines/template';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
+import { synthesizeMachines as synthesizeRackMachines } from '../../lib/pipeline/machines/pipeline-machines';
 import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
 import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
 import { ROLLBACK_STEPS, unpinApp } from '../../lib/pipeline/steps/rollback';
@@ -34,7 +26,7 @@ import type { CleanupConfig } from '../../lib/pipeline/steps/cleanup';
 import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
 import { AlarmsDouble, BuilderDouble, ProvisionerDouble, RuntimeDouble, SchedulerDouble } from './pipeline-doubles';
-import { tarArchive } from './tar';
+import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
 
 export const CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 60, bakeSeconds: 0, progressDeadlineSeconds: 600 };
 /** Keep one release beyond the protected ones, and no grace period, so tests see deletions at once. */
@@ -42,20 +34,8 @@ export const CLEANUP_CONFIG: CleanupConfig = { keepReleases: 1, jobRetentionHour
 
 /** The machines as the rack's template holds them (one placeholder function serves every step). */
 export function synthesizeMachines(): { deploy: AslDefinition; rollback: AslDefinition; timer: AslDefinition; cleanup: AslDefinition; template: Record<string, unknown> } {
-  const stack = new Stack(new App(), 'Pipeline');
-  const fn = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
-  new StateMachine(stack, 'Deploy', { definitionBody: DefinitionBody.fromChainable(deployDefinition(stack, () => fn)) });
-  new StateMachine(stack, 'Rollback', { definitionBody: DefinitionBody.fromChainable(rollbackDefinition(stack, () => fn, CONFIG)) });
-  new StateMachine(stack, 'Timer', { definitionBody: DefinitionBody.fromChainable(timerDefinition(stack, () => fn, CONFIG)) });
-  new StateMachine(stack, 'Cleanup', { definitionBody: DefinitionBody.fromChainable(cleanupDefinition(stack, () => fn, CLEANUP_CONFIG)) });
-  const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
-  const machines = machinesFromTemplate(template);
-  const find = (name: string): AslDefinition => {
-    const m = machines.find((x) => x.name === name);
-    if (!m) throw new Error(`no ${name} machine in the template`);
-    return m.definition;
-  };
-  return { deploy: find('Deploy'), rollback: find('Rollback'), timer: find('Timer'), cleanup: find('Cleanup'), template };
+  const { definitions, template } = synthesizeRackMachines(CONFIG, CLEANUP_CONFIG);
+  return { deploy: definitions.Deploy, rollback: definitions.Rollback, timer: definitions.Timer, cleanup: definitions.Cleanup, template };
 }
 
 let cached: ReturnType<typeof synthesizeMachines> | undefined;

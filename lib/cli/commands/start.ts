@@ -1,18 +1,22 @@
 /**
  * `slipway start [dir]`: the local rack's entry point. It reads and validates the app's
- * convox.yml and prints the plan the deploy pipeline follows for it: the images to build (services
- * with the same build settings share one), the resources to provision and the variables they link,
- * the rollout, the health gates, and the timers.
+ * convox.yml, prints the plan the deploy pipeline follows for it (the images to build, the
+ * resources and the variables they link, the rollout, the gates, the timers), then runs it.
  */
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Manifest, Service } from '../../manifest';
 import { buildHash, resourceLinks } from '../../manifest';
+import { randomBytes } from 'node:crypto';
+import { packDirectory } from '../../pipeline/bundle/pack';
+import { RackClient } from '../../local/rack/client';
 import type { CliIO } from '../io';
+import { CommandFailed } from '../io';
+import { runRack } from './rack';
 import { loadValidated } from './manifest';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const EXAMPLE_APP = join(PACKAGE_ROOT, 'examples', 'monolith');
+export const EXAMPLE_APP = join(PACKAGE_ROOT, 'examples', 'ecommerce');
 
 function pad(s: string, n: number): string {
   return s.length >= n ? `${s}  ` : s + ' '.repeat(n - s.length);
@@ -71,12 +75,72 @@ export function describePlan(m: Manifest, app: string): string[] {
   return out;
 }
 
-export function startCommand(io: CliIO, options: { dir?: string | undefined; env?: string[] }): void {
+/** Values the bundled example needs that a new user has no reason to know: a test key and a fresh encryption key. */
+function exampleEnv(): Record<string, string> {
+  return { STRIPE_KEY: 'sk_test_slipway_local_demo', PAYMENT_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+}
+
+export interface StartOptions {
+  readonly dir?: string | undefined;
+  readonly app?: string | undefined;
+  readonly env?: string[];
+  readonly stateDir: string;
+  readonly port?: number | undefined;
+  /** Only print the plan. */
+  readonly plan?: boolean;
+}
+
+/**
+ * `slipway start [dir]` (what `npm start` runs): start the local rack in the foreground, deploy
+ * the app through the pipeline, print where it is served, and follow its logs until Ctrl-C,
+ * which stops the rack and everything it started.
+ */
+export async function startCommand(io: CliIO, options: StartOptions): Promise<void> {
   const dir = options.dir ? resolve(io.cwd, options.dir) : EXAMPLE_APP;
-  const app = basename(dir);
+  const app = options.app ?? basename(dir);
   const file = join(dir, 'convox.yml');
-  const loaded = loadValidated(io, { file: relative(io.cwd, file) || file, env: options.env ?? [] });
+  const given = parseEnvPairs(options.env ?? []);
+  const example = dir === EXAMPLE_APP ? exampleEnv() : {};
+  const loaded = loadValidated(io, { file: relative(io.cwd, file) || file, env: Object.entries({ ...example, ...given }).map(([k, v]) => `${k}=${v}`) });
   io.stdout.write(`Slipway local rack: app ${app} (${relative(io.cwd, dir) || '.'})\n\n`);
   io.stdout.write(`The deploy pipeline runs these steps for it:\n${describePlan(loaded.manifest, app).join('\n')}\n\n`);
-  io.stdout.write('This version plans the deploy; running it on this machine (builds, local databases, processes and the URLs they are served at) comes with the local rack.\n');
+  if (options.plan) return;
+  if (await RackClient.connect(options.stateDir).catch(() => undefined)) {
+    io.stderr.write(`a local rack already runs on ${options.stateDir}; deploy to it with: slipway deploy ${relative(io.cwd, dir) || '.'} --app ${app}\n`);
+    throw new CommandFailed(1);
+  }
+  const running = await runRack(io, { stateDir: options.stateDir, ...(options.port !== undefined ? { routerPort: options.port } : {}) });
+  const { rack } = running;
+  try {
+    if (!(await rack.store.getApp(app))) await rack.createApp(app);
+    const current = (await rack.env.current(app)).values;
+    const missing = Object.fromEntries(Object.entries(example).filter(([k]) => !(k in current)));
+    if (Object.keys(missing).length > 0 || Object.keys(given).length > 0) await rack.changeEnv(app, { set: { ...missing, ...given } });
+    const { bundle, files } = await packDirectory(dir);
+    const { execution } = await rack.deploy(app, bundle);
+    io.stdout.write(`deploying ${app}: ${files} files packed, deploy ${execution}\n`);
+    const outcome = await rack.outcome('Deploy', execution);
+    if (outcome?.status !== 'SUCCEEDED') {
+      io.stderr.write(`\nthe deploy of ${app} failed${outcome?.status === 'FAILED' ? ` (${outcome.error}: ${outcome.cause})` : ''}; the events above say why\n`);
+      await running.stop();
+      throw new CommandFailed(1);
+    }
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  const urls = rack.urls(app);
+  io.stdout.write(`\n${app} is running (release ${(await rack.store.requireApp(app)).release ?? '?'}):\n`);
+  for (const u of urls) io.stdout.write(u.internal ? `  ${u.service.padEnd(16)}internal: ${u.internalName ?? ''}\n` : `  ${u.service.padEnd(16)}${u.url}\n`);
+  io.stdout.write(`\nFollowing its logs; press Ctrl-C to stop the rack and everything it started.\n`);
+  await running.stopped;
+}
+
+function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at > 0) out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
 }

@@ -1,4 +1,7 @@
-/** Builds tar archives byte by byte, so tests can craft the hostile bundles real tools refuse to make. */
+/**
+ * Writes tar archives byte by byte: the bundles `slipway deploy` packs (deterministic: sorted, no
+ * timestamps or owners), and in tests the hostile bundles real tools refuse to make.
+ */
 import { gzipSync } from 'node:zlib';
 
 export interface TarEntry {

@@ -1,0 +1,75 @@
+/** The CLI's side of the local rack's API: finds the running rack through its state folder. */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SlipwayError } from '../../errors';
+import type { RackEndpoint } from './api-server';
+import { ENDPOINT_FILE, TOKEN_FILE } from './api-server';
+
+/** The local rack's state folder: `--state-dir`, else `SLIPWAY_STATE_DIR`, else `~/.slipway/local`. */
+export function defaultStateDir(given?: string): string {
+  return resolve(given ?? process.env.SLIPWAY_STATE_DIR ?? join(homedir(), '.slipway', 'local'));
+}
+
+export class RackNotRunningError extends SlipwayError {
+  constructor(stateDir: string, why: string) {
+    super(`the local rack is not running (${why}); start it with: slipway rack start --local --detach${stateDir === defaultStateDir() ? '' : ` --state-dir ${stateDir}`}`, 'RACK_NOT_RUNNING', { stateDir });
+  }
+}
+
+export class RackApiError extends SlipwayError {
+  constructor(
+    readonly status: number,
+    message: string,
+    code = 'RACK_API',
+  ) {
+    super(message, code, { status });
+  }
+}
+
+export class RackClient {
+  private constructor(
+    readonly stateDir: string,
+    readonly endpoint: RackEndpoint,
+    private readonly token: string,
+  ) {}
+
+  static async connect(stateDir: string): Promise<RackClient> {
+    let endpoint: RackEndpoint;
+    let token: string;
+    try {
+      endpoint = JSON.parse(await readFile(join(stateDir, ENDPOINT_FILE), 'utf8')) as RackEndpoint;
+      token = (await readFile(join(stateDir, TOKEN_FILE), 'utf8')).trim();
+    } catch {
+      throw new RackNotRunningError(stateDir, `no ${ENDPOINT_FILE} in ${stateDir}`);
+    }
+    if (!processAlive(endpoint.pid)) throw new RackNotRunningError(stateDir, `its process ${endpoint.pid} is gone`);
+    return new RackClient(stateDir, endpoint, token);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const raw = Buffer.isBuffer(body);
+    let response: Response;
+    try {
+      response = await fetch(`${this.endpoint.api}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
+      });
+    } catch (e) {
+      throw new RackNotRunningError(this.stateDir, `its API at ${this.endpoint.api} does not answer: ${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`);
+    }
+    const answer = (await response.json()) as T & { error?: string; code?: string };
+    if (!response.ok) throw new RackApiError(response.status, answer.error ?? `the rack answered ${response.status}`, answer.code);
+    return answer;
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The local rack: the whole pipeline on one machine. The four state machines are synthesized
+ * from the same CDK definitions the AWS rack deploys and run by the local ASL runner; their
+ * Task states call the same step functions the Lambdas call, here with local adapters behind the
+ * ports: files for records and bundles, the host for builds, resources and processes.
+ *
+ * State folder:
+ *   records/        apps, builds, releases, locks, env versions (atomic JSON files)
+ *   bundles/        uploaded bundles, versioned like S3 objects
+ *   images/ builds/ local images and build logs (the builder)
+ *   resources/      resource servers' data (the provisioner)
+ *   runtime/ logs/  process registry, internal ports, app logs
+ *   events.jsonl    every event the pipeline emitted
+ *   executions.jsonl  state machine executions, by name
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../../errors';
+import { loadManifest } from '../../manifest';
+import { deployExecutionName } from '../../pipeline/bundle/key';
+import type { ReleaseId } from '../../pipeline/domain/ids';
+import { APP_NAME } from '../../pipeline/domain/model';
+import type { SlipwayEvent } from '../../pipeline/events';
+import { EventPublisher } from '../../pipeline/events';
+import type { MachineName } from '../../pipeline/machines/pipeline-machines';
+import { synthesizeMachines } from '../../pipeline/machines/pipeline-machines';
+import type { AlarmMonitor } from '../../pipeline/ports/runtime';
+import { CLEANUP_STEPS } from '../../pipeline/steps/cleanup';
+import type { CleanupConfig } from '../../pipeline/steps/cleanup';
+import { DEPLOY_STEPS, loadRelease } from '../../pipeline/steps/deploy';
+import type { DeployConfig, DeployContext } from '../../pipeline/steps/deploy';
+import { ROLLBACK_STEPS, unpinApp } from '../../pipeline/steps/rollback';
+import { TIMER_STEPS } from '../../pipeline/steps/timer';
+import { RecordEnvStore } from '../../pipeline/stores/env-store';
+import { ReleaseStore, systemClock } from '../../pipeline/stores/release-store';
+import type { ExecutionOutcome } from '../asl-runner';
+import { LocalStateMachine } from '../asl-runner';
+import { LocalBuilder } from '../builder/local-builder';
+import { DirBundleStore } from '../dir-bundle-store';
+import type { ExecutionRecord } from '../executions';
+import { LocalExecutions } from '../executions';
+import { FileRecordTable } from '../file-record-table';
+import { JsonlEventSink } from '../jsonl-event-sink';
+import { LocalResources } from '../resources/local-resources';
+import type { LogLine } from '../runtime/local-runtime';
+import { LocalRuntime } from '../runtime/local-runtime';
+import { LocalRouter } from '../runtime/router';
+import { CronScheduler } from './cron-scheduler';
+
+/** The local rack's pipeline settings: quick polls, a short bake, and a generous deadline (builds run on a laptop). */
+export const LOCAL_DEPLOY_CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 120, bakeSeconds: 3, progressDeadlineSeconds: 300 };
+export const LOCAL_CLEANUP_CONFIG: CleanupConfig = { keepReleases: 10, jobRetentionHours: 24, graceHours: 24 };
+/** The daily cleanup, in UTC. */
+export const CLEANUP_SCHEDULE = '30 4 * * *';
+
+export interface LocalRackOptions {
+  readonly stateDir: string;
+  /** The rack's name (`RACK` in every process); `local` by default. */
+  readonly name?: string;
+  /** The router's port; 0 picks a free one. */
+  readonly routerPort?: number;
+  readonly deploy?: Partial<DeployConfig>;
+  readonly cleanup?: Partial<CleanupConfig>;
+  /** POST every event here too (e.g. a chat webhook). */
+  readonly webhookUrl?: string;
+  readonly onLog?: (line: LogLine) => void;
+  readonly onEvent?: (event: SlipwayEvent) => void;
+  readonly onBuildOutput?: (line: { app: string; build: string; services: readonly string[]; stream: string; text: string }) => void;
+  /** Milliseconds each Wait state waits instead of its duration (tests). */
+  readonly waitMs?: number;
+}
+
+export class LocalRackError extends SlipwayError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, 'LOCAL_RACK', context);
+  }
+}
+
+/** The local rack has no CloudWatch: alarm names configured for gates are reported as unknown, never firing. */
+const NO_ALARMS: AlarmMonitor = { firing: () => Promise.resolve([]) };
+
+export class LocalRack {
+  readonly store: ReleaseStore;
+  readonly env: RecordEnvStore;
+  readonly bundles: DirBundleStore;
+  readonly runtime: LocalRuntime;
+  readonly router: LocalRouter;
+  readonly resources: LocalResources;
+  readonly builder: LocalBuilder;
+  readonly scheduler: CronScheduler;
+  readonly executions: LocalExecutions;
+  readonly config: DeployConfig;
+  private readonly machines: Record<MachineName, LocalStateMachine>;
+  private readonly context: DeployContext;
+  private runs = 0;
+
+  private constructor(readonly options: LocalRackOptions) {
+    const dir = options.stateDir;
+    this.config = { ...LOCAL_DEPLOY_CONFIG, ...options.deploy };
+    const cleanup = { ...LOCAL_CLEANUP_CONFIG, ...options.cleanup };
+    const table = new FileRecordTable(join(dir, 'records'));
+    this.store = new ReleaseStore(table);
+    this.env = new RecordEnvStore(table);
+    this.executions = new LocalExecutions(options.waitMs, join(dir, 'executions.jsonl'));
+    this.resources = new LocalResources({ stateDir: dir, ...(options.onLog ? { onOutput: (l) => options.onLog?.({ time: new Date().toISOString(), app: l.app, service: `resource/${l.resource}`, release: '-', process: l.resource, stream: 'system', text: l.text }) } : {}) });
+    this.runtime = new LocalRuntime({ stateDir: dir, rack: options.name ?? 'local', resources: this.resources, ...(options.onLog ? { onLog: options.onLog } : {}) });
+    this.router = new LocalRouter(this.runtime);
+    this.builder = new LocalBuilder({ stateDir: dir, ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
+    this.scheduler = new CronScheduler({
+      file: join(dir, 'schedules.json'),
+      runTimer: (app, timer) => void this.runTimer(app, timer),
+      rackSchedules: [{ schedule: CLEANUP_SCHEDULE, run: () => void this.cleanup() }],
+    });
+    const sink = new JsonlEventSink(join(dir, 'events.jsonl'), { ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}) });
+    const events = new EventPublisher({
+      put: async (batch) => {
+        await sink.put(batch);
+        for (const e of batch) options.onEvent?.(e);
+      },
+    });
+    this.bundles = new DirBundleStore(join(dir, 'bundles'), {
+      onObjectCreated: (event) => {
+        const name = deployExecutionName(event.detail.bucket.name, event.detail.object.key, event.detail.object['version-id']);
+        this.executions.start(this.machines.Deploy, name, { event, config: this.config });
+      },
+    });
+    this.context = {
+      store: this.store,
+      bundles: this.bundles,
+      builder: this.builder,
+      provisioner: this.resources,
+      runtime: this.runtime,
+      env: this.env,
+      scheduler: this.scheduler,
+      alarms: NO_ALARMS,
+      events,
+      clock: systemClock,
+      workDir: join(dir, 'work'),
+    };
+    const { definitions } = synthesizeMachines(this.config, cleanup);
+    const steps: Record<MachineName, object> = { Deploy: DEPLOY_STEPS, Rollback: ROLLBACK_STEPS, Timer: TIMER_STEPS, Cleanup: CLEANUP_STEPS };
+    this.machines = Object.fromEntries(
+      (Object.keys(definitions) as MachineName[]).map((name) => [name, new LocalStateMachine(name, definitions[name], this.dispatcher(steps[name]))]),
+    ) as Record<MachineName, LocalStateMachine>;
+  }
+
+  /** Start the rack: recover from an earlier run that stopped mid-way, bring the apps' current releases back up, start the router and the clock. */
+  static async start(options: LocalRackOptions): Promise<LocalRack> {
+    await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+    const rack = new LocalRack(options);
+    await rack.runtime.start();
+    await rack.recover();
+    await rack.router.start(options.routerPort ?? 0);
+    await rack.scheduler.start();
+    return rack;
+  }
+
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    this.executions.abortAll();
+    await this.router.stop();
+    await this.runtime.stop();
+    await this.resources.stop();
+  }
+
+  async createApp(name: string): Promise<void> {
+    if (!APP_NAME.test(name)) throw new LocalRackError(`app name ${JSON.stringify(name)} is not valid: use lower-case letters, digits and dashes, starting with a letter`, { app: name });
+    if (await this.store.getApp(name)) throw new LocalRackError(`app ${name} already exists`, { app: name });
+    await this.store.createApp(name);
+  }
+
+  /** Change an app's environment (set and unset keys); returns the new env version. Running releases keep theirs. */
+  async changeEnv(app: string, change: { set?: Readonly<Record<string, string>>; unset?: readonly string[] }): Promise<number> {
+    await this.store.requireApp(app);
+    const values = { ...(await this.env.current(app)).values, ...change.set };
+    for (const key of change.unset ?? []) delete values[key];
+    return this.env.set(app, values);
+  }
+
+  /** Upload a bundle: the bundle store's Object Created event starts the deploy, as on AWS. */
+  async deploy(app: string, bundle: Buffer, metadata: Readonly<Record<string, string>> = {}): Promise<{ key: string; version: string; execution: string }> {
+    await this.store.requireApp(app);
+    const stored = await this.bundles.put(app, 'app.tgz', bundle, metadata);
+    const event = this.bundles.event(stored);
+    return { key: stored.key, version: stored.version, execution: deployExecutionName(event.detail.bucket.name, stored.key, stored.version) };
+  }
+
+  /** Start a rollback as an operator would from the console; the app stays pinned to it until unpinned. */
+  rollback(request: { app: string; release?: string; skipGates?: boolean; by?: string; reason?: string }): { execution: string; outcome: Promise<ExecutionOutcome> } {
+    return this.startRun('Rollback', 'rollback', { by: 'local operator', ...request });
+  }
+
+  unpin(app: string, by = 'local operator'): Promise<void> {
+    return unpinApp(this.context, app, by);
+  }
+
+  runTimer(app: string, timer: string): { execution: string; outcome: Promise<ExecutionOutcome> } {
+    return this.startRun('Timer', `${app}-${timer}`, { app, timer });
+  }
+
+  cleanup(): { execution: string; outcome: Promise<ExecutionOutcome> } {
+    return this.startRun('Cleanup', 'cleanup', {});
+  }
+
+  /** An execution's outcome once it ends (it may have ended already, even in an earlier run of the rack). */
+  outcome(machine: MachineName, name: string): Promise<ExecutionOutcome> | undefined {
+    const record = this.executions.describe(machine, name);
+    if (!record) return undefined;
+    return this.executions.start(this.machines[machine], name, undefined).execution.outcome;
+  }
+
+  describeExecution(machine: MachineName, name: string): ExecutionRecord | undefined {
+    return this.executions.describe(machine, name);
+  }
+
+  /** An app's URLs: each public service at its local host name and its domains. */
+  urls(app: string): { service: string; url: string; internal: boolean; internalName?: string }[] {
+    return this.runtime.applied(app).services.flatMap(({ name, service }) => {
+      if (!service.port) return [];
+      const internal = Boolean(service.internal || service.internalRouter);
+      const internalName = `${name}.${app}.convox.local:${service.port.port}`;
+      return [{ service: name, url: internal ? '' : this.router.url(app, name), internal, internalName }];
+    });
+  }
+
+  private startRun(machine: MachineName, prefix: string, input: unknown): { execution: string; outcome: Promise<ExecutionOutcome> } {
+    const name = `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}-${++this.runs}`;
+    const { execution } = this.executions.start(this.machines[machine], name, input);
+    return { execution: name, outcome: execution.outcome };
+  }
+
+  private dispatcher(steps: object): (step: string, input: unknown) => Promise<unknown> {
+    const table = steps as Record<string, ((input: unknown, ctx: DeployContext) => Promise<unknown>) | undefined>;
+    return (step, input) => {
+      const fn = table[step];
+      if (!fn) throw new LocalRackError(`the state machine calls an unknown step ${step}`, { step });
+      return fn(input, this.context);
+    };
+  }
+
+  /**
+   * After a crash, nothing of the earlier run's executions is alive: their locks are released,
+   * their queued uploads dropped and unfinished builds marked failed; each app's current release
+   * comes back up with its resources. The store stays as it was: the previous release serves.
+   */
+  private async recover(): Promise<void> {
+    await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
+    for (const app of await this.store.listApps()) {
+      await this.store.expireLock(app.name);
+      for (const queued of await this.store.deployQueue(app.name)) await this.store.dequeueDeploy(app.name, queued.execution);
+      for (const build of await this.store.listBuilds(app.name)) {
+        if (build.status === 'running' || build.status === 'created') await this.store.updateBuild(app.name, build.id, (b) => ({ ...b, status: 'failed', reason: 'the rack stopped during the build' }));
+      }
+      if (app.release) await this.bringUp(app.name, app.release);
+    }
+  }
+
+  private async bringUp(app: string, release: ReleaseId): Promise<void> {
+    const { release: r, text, images, env } = await loadRelease(this.context, app, release);
+    const { manifest } = loadManifest(text, { env });
+    for (let tries = 0; tries < 600; tries++) {
+      if ((await this.resources.ensure(app, manifest.resources, env)).ready) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await this.runtime.apply({ app, release: r, manifest: text, images, env });
+  }
+}

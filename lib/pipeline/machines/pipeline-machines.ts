@@ -1,0 +1,70 @@
+/**
+ * The pipeline's four state machines as one construct: the AWS rack adds it to its stack with
+ * the step Lambdas; the local rack synthesizes it in a throwaway stack and runs the ASL it gets
+ * from the template. Either way the machines are the same definitions.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime as LambdaRuntime } from 'aws-cdk-lib/aws-lambda';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { DefinitionBody, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachineProps } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { CleanupConfig } from '../steps/cleanup';
+import type { DeployConfig } from '../steps/deploy';
+import { cleanupDefinition } from './cleanup';
+import { deployDefinition } from './deploy';
+import { rollbackDefinition } from './rollback';
+import type { AslDefinition } from './template';
+import { machinesFromTemplate } from './template';
+import { timerDefinition } from './timer';
+
+export const MACHINE_NAMES = ['Deploy', 'Rollback', 'Timer', 'Cleanup'] as const;
+export type MachineName = (typeof MACHINE_NAMES)[number];
+
+export interface PipelineMachinesProps {
+  /** The function that runs a step (one per step, or one for all). */
+  readonly stepFunction: (step: string) => IFunction;
+  /** Defaults of console rollbacks and timer runs (their polling), which have no upload to carry them. */
+  readonly deployDefaults: DeployConfig;
+  readonly cleanup: CleanupConfig;
+  /** Settings every machine shares (logging, tracing) on AWS. */
+  readonly machineProps?: Omit<StateMachineProps, 'definitionBody' | 'definition'>;
+}
+
+export class PipelineMachines extends Construct {
+  readonly machines: Readonly<Record<MachineName, StateMachine>>;
+
+  constructor(scope: Construct, id: string, props: PipelineMachinesProps) {
+    super(scope, id);
+    const fn = props.stepFunction;
+    const definitions = {
+      Deploy: deployDefinition(this, fn),
+      Rollback: rollbackDefinition(this, fn, props.deployDefaults),
+      Timer: timerDefinition(this, fn, props.deployDefaults),
+      Cleanup: cleanupDefinition(this, fn, props.cleanup),
+    };
+    this.machines = Object.fromEntries(
+      MACHINE_NAMES.map((name) => [name, new StateMachine(this, name, { ...props.machineProps, definitionBody: DefinitionBody.fromChainable(definitions[name]) })]),
+    ) as Record<MachineName, StateMachine>;
+  }
+}
+
+/**
+ * The machines' ASL exactly as a template holds them, for the local runner: synthesized in a
+ * stack of their own whose one placeholder function stands for every step.
+ */
+export function synthesizeMachines(deployDefaults: DeployConfig, cleanup: CleanupConfig): { definitions: Record<MachineName, AslDefinition>; template: Record<string, unknown> } {
+  const stack = new Stack(new App(), 'SlipwayLocalRack');
+  const steps = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
+  new PipelineMachines(stack, 'Pipeline', { stepFunction: () => steps, deployDefaults, cleanup });
+  const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
+  const found = machinesFromTemplate(template);
+  const definitionOf = (name: MachineName): AslDefinition => {
+    // Without the CLI's path metadata the name is the logical id, which CDK prefixes with the construct's.
+    const machine = found.find((m) => m.name === name || m.name === `Pipeline${name}`);
+    if (!machine) throw new Error(`the synthesized template has no ${name} machine`);
+    return machine.definition;
+  };
+  return { definitions: Object.fromEntries(MACHINE_NAMES.map((n) => [n, definitionOf(n)])) as Record<MachineName, AslDefinition>, template };
+}
