@@ -13,6 +13,7 @@
  *   events.jsonl    every event the pipeline emitted
  *   executions.jsonl  state machine executions, by name
  */
+import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
@@ -48,7 +49,7 @@ import { LocalRouter } from '../runtime/router';
 import { CronScheduler } from './cron-scheduler';
 
 /** The local rack's pipeline settings: quick polls, a short bake, and a generous deadline (builds run on a laptop). */
-export const LOCAL_DEPLOY_CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 120, bakeSeconds: 3, progressDeadlineSeconds: 300 };
+export const LOCAL_DEPLOY_CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 120, bakeSeconds: 3, progressDeadlineSeconds: 120 };
 export const LOCAL_CLEANUP_CONFIG: CleanupConfig = { keepReleases: 10, jobRetentionHours: 24, graceHours: 24 };
 /** The daily cleanup, in UTC. */
 export const CLEANUP_SCHEDULE = '30 4 * * *';
@@ -68,6 +69,8 @@ export interface LocalRackOptions {
   readonly onBuildOutput?: (line: { app: string; build: string; services: readonly string[]; stream: string; text: string }) => void;
   /** Milliseconds each Wait state waits instead of its duration (tests). */
   readonly waitMs?: number;
+  /** The scheduler's clock (tests move it to a timer's minute). */
+  readonly schedulerNow?: () => number;
 }
 
 export class LocalRackError extends SlipwayError {
@@ -102,14 +105,15 @@ export class LocalRack {
     this.store = new ReleaseStore(table);
     this.env = new RecordEnvStore(table);
     this.executions = new LocalExecutions(options.waitMs, join(dir, 'executions.jsonl'));
-    this.resources = new LocalResources({ stateDir: dir, ...(options.onLog ? { onOutput: (l) => options.onLog?.({ time: new Date().toISOString(), app: l.app, service: `resource/${l.resource}`, release: '-', process: l.resource, stream: 'system', text: l.text }) } : {}) });
+    this.resources = new LocalResources({ stateDir: resourceBase(dir), ...(options.onLog ? { onOutput: (l) => options.onLog?.({ time: new Date().toISOString(), app: l.app, service: `resource/${l.resource}`, release: '-', process: l.resource, stream: 'system', text: l.text }) } : {}) });
     this.runtime = new LocalRuntime({ stateDir: dir, rack: options.name ?? 'local', resources: this.resources, ...(options.onLog ? { onLog: options.onLog } : {}) });
     this.router = new LocalRouter(this.runtime);
-    this.builder = new LocalBuilder({ stateDir: dir, ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
+    this.builder = new LocalBuilder({ stateDir: dir, appEnv: async (app) => (await this.env.current(app)).values, ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
     this.scheduler = new CronScheduler({
       file: join(dir, 'schedules.json'),
       runTimer: (app, timer) => void this.runTimer(app, timer),
       rackSchedules: [{ schedule: CLEANUP_SCHEDULE, run: () => void this.cleanup() }],
+      ...(options.schedulerNow ? { now: options.schedulerNow } : {}),
     });
     const sink = new JsonlEventSink(join(dir, 'events.jsonl'), { ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}) });
     const events = new EventPublisher({
@@ -264,4 +268,15 @@ export class LocalRack {
     }
     await this.runtime.apply({ app, release: r, manifest: text, images, env });
   }
+}
+
+/**
+ * Where resource servers keep their data. A rack running as root runs them as unprivileged users
+ * (PostgreSQL refuses root), who must be able to reach their data folder, and the state folder is
+ * private (0700: it holds the env and the rack's token). So as root the data goes under
+ * /var/lib/slipway, in a folder named after the state folder; otherwise into the state folder.
+ */
+export function resourceBase(stateDir: string): string {
+  if (process.getuid?.() !== 0) return stateDir;
+  return join('/var/lib/slipway', `state-${createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}`);
 }

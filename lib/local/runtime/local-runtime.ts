@@ -67,6 +67,8 @@ interface Replica {
   ready: boolean;
   failures: number;
   terminating: boolean;
+  /** The last health check's answer while not ready, for rollout status. */
+  lastCheck?: string;
   nextCheckAt: number;
   checking: boolean;
 }
@@ -195,7 +197,8 @@ export class LocalRuntime implements Runtime {
       const all = state.replicas.get(name) ?? [];
       const mine = all.filter((r) => r.release === release && !r.terminating);
       const ready = mine.filter((r) => r.ready).length;
-      services.push({ name, desired: target.count, ready, restarts: mine.reduce((n, r) => n + (r.process?.restarts ?? 0), 0) });
+      const waiting = mine.find((r) => !r.ready && r.lastCheck)?.lastCheck;
+      services.push({ name, desired: target.count, ready, restarts: mine.reduce((n, r) => n + (r.process?.restarts ?? 0), 0), ...(waiting ? { waitingOn: waiting } : {}) });
       if (ready < target.count || all.some((r) => r.release !== release)) complete = false;
       const reason = target.imageError ? `ImagePullBackOff: ${target.imageError}` : crashLoop(mine);
       if (reason && !failure) failure = { service: name, reason };
@@ -502,6 +505,7 @@ export class LocalRuntime implements Runtime {
       replica.checking = false;
       // Until it is first ready the check repeats every second, so rollouts do not wait a whole interval.
       replica.nextCheckAt = Date.now() + (replica.ready ? interval : Math.min(interval, 1000));
+      replica.lastCheck = result.ok ? undefined : `health check ${service.health.path}: ${result.detail}`;
       if (result.ok) {
         replica.failures = 0;
         if (!replica.ready) this.log(app, service.name, replica.release, proc.spec.name, 'system', `ready (${service.health.path} answered ${result.detail})`);

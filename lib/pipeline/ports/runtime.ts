@@ -41,6 +41,8 @@ export interface ServiceRollout {
   readonly desired: number;
   readonly ready: number;
   readonly restarts: number;
+  /** Why processes are not ready, when the runtime knows (e.g. the last health check's answer). */
+  readonly waitingOn?: string;
 }
 
 export type RolloutState =

@@ -347,7 +347,7 @@ export async function rolloutStatus(state: DeployState, ctx: DeployContext): Pro
     };
     const late = status.services.filter((s) => s.ready < s.desired && elapsed > deadlineOf(s.name) * 1000);
     if (late.length > 0) {
-      failure = `the rollout missed its progress deadline (${late.map((s) => `${s.name}: ${s.ready}/${s.desired} ready after ${deadlineOf(s.name)}s`).join(', ')})`;
+      failure = `the rollout missed its progress deadline (${late.map((s) => `${s.name}: ${s.ready}/${s.desired} ready after ${deadlineOf(s.name)}s${s.waitingOn ? `, ${s.waitingOn}` : ''}`).join('; ')})`;
     }
   }
   if (failure !== undefined) {
