@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SlipwayError } from '../errors';
 import { showCommand, validateCommand } from './commands/manifest';
-import { appsCommand, appsCreateCommand, appsUnpinCommand, deployCommand, envSetCommand, releasesCommand, rollbackCommand, timerRunCommand } from './commands/apps';
-import { rackStartCommand, rackStatusCommand, rackStopCommand } from './commands/rack';
-import { startCommand } from './commands/start';
 import { defaultStateDir } from '../local/rack/client';
+
+// The rack commands load the pipeline and AWS CDK's constructs: they are imported when run, so
+// that `manifest` and the other quick commands start quickly.
+const appCommands = () => import('./commands/apps');
+const rackCommands = () => import('./commands/rack');
+const start = () => import('./commands/start');
 import type { CliIO } from './io';
 import { CommandFailed, processIO } from './io';
 
@@ -79,8 +82,8 @@ export function buildProgram(io: CliIO): Command {
     .option('--port <port>', 'the router\u2019s port (default: the last one used, else a free one)', parsePort)
     .option('--plan', 'only print the deploy plan')
     .description('start the local rack, deploy an app to it, and follow its logs (Ctrl-C stops everything)')
-    .action((dir: string | undefined, opts: { app?: string; env: string[]; stateDir?: string; port?: number; plan?: boolean }) =>
-      startCommand(io, { dir, app: opts.app, env: opts.env, stateDir: defaultStateDir(opts.stateDir), port: opts.port, plan: opts.plan ?? false }),
+    .action(async (dir: string | undefined, opts: { app?: string; env: string[]; stateDir?: string; port?: number; plan?: boolean }) =>
+      (await start()).startCommand(io, { dir, app: opts.app, env: opts.env, stateDir: defaultStateDir(opts.stateDir), port: opts.port, plan: opts.plan ?? false }),
     );
 
   const rack = program.command('rack').description('the local rack: start, stop, status');
@@ -91,26 +94,27 @@ export function buildProgram(io: CliIO): Command {
     .option('--state-dir <dir>', 'state folder (default $SLIPWAY_STATE_DIR or ~/.slipway/local)')
     .option('--port <port>', 'the router\u2019s port', parsePort)
     .description('start the local rack')
-    .action((opts: { local?: boolean; detach?: boolean; stateDir?: string; port?: number }) => {
+    .action(async (opts: { local?: boolean; detach?: boolean; stateDir?: string; port?: number }) => {
       if (!opts.local) throw new SlipwayError('only the local rack starts here (--local); an AWS rack is deployed with `npx cdk deploy`', 'USAGE');
-      return rackStartCommand(io, { stateDir: defaultStateDir(opts.stateDir), detach: opts.detach ?? false, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+      return (await rackCommands()).rackStartCommand(io, { stateDir: defaultStateDir(opts.stateDir), detach: opts.detach ?? false, ...(opts.port !== undefined ? { port: opts.port } : {}) });
     });
-  rack.command('stop').option('--state-dir <dir>').description('stop the local rack and everything it runs').action((opts: { stateDir?: string }) => rackStopCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
+  rack.command('stop').option('--state-dir <dir>').description('stop the local rack and everything it runs').action(async (opts: { stateDir?: string }) => (await rackCommands()).rackStopCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
   rack
     .command('status', { isDefault: true })
     .option('--state-dir <dir>')
     .option('--json', 'print JSON')
     .description('is the local rack running, and where')
-    .action((opts: { stateDir?: string; json?: boolean }) => rackStatusCommand(io, { stateDir: defaultStateDir(opts.stateDir), json: opts.json ?? false }));
+    .action(async (opts: { stateDir?: string; json?: boolean }) => (await rackCommands()).rackStatusCommand(io, { stateDir: defaultStateDir(opts.stateDir), json: opts.json ?? false }));
 
-  const apps = program.command('apps').option('--state-dir <dir>').description('list apps').action((opts: { stateDir?: string }) => appsCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
-  apps.command('create').argument('<app>').option('--state-dir <dir>').description('create an app').action((app: string, opts: { stateDir?: string }) => appsCreateCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
+  const apps = program.command('apps').description('apps: list, create, unpin');
+  apps.command('list', { isDefault: true }).option('--state-dir <dir>').description('list apps').action(async (opts: { stateDir?: string }) => (await appCommands()).appsCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
+  apps.command('create').argument('<app>').option('--state-dir <dir>').description('create an app').action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsCreateCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
   apps
     .command('unpin')
     .argument('<app>')
     .option('--state-dir <dir>')
     .description('let uploads deploy again after a console rollback')
-    .action((app: string, opts: { stateDir?: string }) => appsUnpinCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
+    .action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsUnpinCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
 
   const env = program.command('env').description('the app environment');
   env
@@ -119,7 +123,7 @@ export function buildProgram(io: CliIO): Command {
     .requiredOption('-a, --app <app>')
     .option('--state-dir <dir>')
     .description('set environment variables (a new env version; the next deploy uses it)')
-    .action((pairs: string[], opts: { app: string; stateDir?: string }) => envSetCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, pairs }));
+    .action(async (pairs: string[], opts: { app: string; stateDir?: string }) => (await appCommands()).envSetCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, pairs }));
 
   program
     .command('deploy')
@@ -130,16 +134,17 @@ export function buildProgram(io: CliIO): Command {
     .option('--no-auto-rollback', 'keep a failed release applied instead of rolling back (irreversible migrations)')
     .option('--id', 'print only the release id on stdout')
     .description('pack, upload and deploy an app; exit 0 deployed, 1 failed, 3 rolled back')
-    .action((dir: string, opts: { app: string; stateDir?: string; wait: boolean; autoRollback: boolean; id?: boolean }) =>
-      deployCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, dir, wait: opts.wait, autoRollback: opts.autoRollback, id: opts.id ?? false }),
+    .action(async (dir: string, opts: { app: string; stateDir?: string; wait: boolean; autoRollback: boolean; id?: boolean }) =>
+      (await appCommands()).deployCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, dir, wait: opts.wait, autoRollback: opts.autoRollback, id: opts.id ?? false }),
     );
 
-  const releases = program
-    .command('releases')
+  const releases = program.command('releases').description('an app\u2019s releases: list, rollback');
+  releases
+    .command('list', { isDefault: true })
     .requiredOption('-a, --app <app>')
     .option('--state-dir <dir>')
     .description('list an app\u2019s releases')
-    .action((opts: { app: string; stateDir?: string }) => releasesCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app }));
+    .action(async (opts: { app: string; stateDir?: string }) => (await appCommands()).releasesCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app }));
   releases
     .command('rollback')
     .argument('[release]', 'the release to roll back to (default: the previous one)')
@@ -148,8 +153,8 @@ export function buildProgram(io: CliIO): Command {
     .option('--skip-gates', 'promote without the health gates (emergencies)')
     .option('--no-wait', 'return once the rollback started')
     .description('roll back through the Rollback state machine (pins the app)')
-    .action((release: string | undefined, opts: { app: string; stateDir?: string; skipGates?: boolean; wait: boolean }) =>
-      rollbackCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(release ? { release } : {}), skipGates: opts.skipGates ?? false, wait: opts.wait }),
+    .action(async (release: string | undefined, opts: { app: string; stateDir?: string; skipGates?: boolean; wait: boolean }) =>
+      (await appCommands()).rollbackCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(release ? { release } : {}), skipGates: opts.skipGates ?? false, wait: opts.wait }),
     );
 
   program
@@ -161,7 +166,7 @@ export function buildProgram(io: CliIO): Command {
     .option('--state-dir <dir>')
     .option('--no-wait')
     .description('run a timer now, through the Timer state machine')
-    .action((timer: string, opts: { app: string; stateDir?: string; wait: boolean }) => timerRunCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, timer, wait: opts.wait }));
+    .action(async (timer: string, opts: { app: string; stateDir?: string; wait: boolean }) => (await appCommands()).timerRunCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, timer, wait: opts.wait }));
 
   return program;
 }

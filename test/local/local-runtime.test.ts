@@ -68,7 +68,7 @@ services:
 
 function apply(release: string, env: Record<string, string> = {}, manifest = MANIFEST()): Promise<void> {
   const images: ServiceImage[] = ['web', 'api'].map((service) => ({ service, image, contextHash: 'h', buildHash: 'h', reused: false }));
-  return runtime.apply({ app: 'shop', release: { id: release as ReleaseId, app: 'shop', build: 'BAAAAAAAAAA' as never, envVersion: 1, description: '', createdAt: '' }, manifest, images, env });
+  return runtime.apply({ app: 'shop', release: { id: release as ReleaseId, app: 'shop', build: 'BAAAAAAAAAA', envVersion: 1, description: '', createdAt: '' }, manifest, images, env });
 }
 
 async function rollout(release: string): Promise<Awaited<ReturnType<LocalRuntime['rolloutStatus']>>> {
@@ -118,7 +118,7 @@ describe('local runtime (real processes, real HTTP)', () => {
     expect(internal.status).toBe(404);
     expect(internal.body).toContain('api.shop.convox.local:4000');
     expect((await get('/', 'nothing.shop.localhost')).status).toBe(404);
-    expect(await runtime.probe('shop', 'R1' as ReleaseId, 'web')).toEqual({ ok: true, detail: 'HTTP 200' });
+    expect(await runtime.probe('shop', 'R1', 'web')).toEqual({ ok: true, detail: 'HTTP 200' });
   });
 
   it('replaces a release with a rolling update: the service answers throughout and the old processes go', async () => {
@@ -152,8 +152,8 @@ describe('local runtime (real processes, real HTTP)', () => {
 
   it('reports an image that is gone as ImagePullBackOff', async () => {
     const images: ServiceImage[] = [{ service: 'web', image: join(dir, 'images', 'gone'), contextHash: 'h', buildHash: 'h', reused: false }];
-    await runtime.apply({ app: 'other', release: { id: 'R9' as ReleaseId, app: 'other', build: 'B' as never, envVersion: 0, description: '', createdAt: '' }, manifest: 'services:\n  web:\n    port: 3000\n', images, env: {} });
-    const status = await runtime.rolloutStatus('other', 'R9' as ReleaseId);
+    await runtime.apply({ app: 'other', release: { id: 'R9', app: 'other', build: 'B', envVersion: 0, description: '', createdAt: '' }, manifest: 'services:\n  web:\n    port: 3000\n', images, env: {} });
+    const status = await runtime.rolloutStatus('other', 'R9');
     expect(status).toMatchObject({ state: 'failed', service: 'web' });
     if (status.state === 'failed') expect(status.reason).toMatch(/^ImagePullBackOff: local image .*gone has no image.json/);
     await runtime.remove('other');
@@ -167,11 +167,11 @@ describe('local runtime (real processes, real HTTP)', () => {
   });
 
   it('runs one-off jobs to completion, in parallel copies with TIMER_INDEX, and reports exit codes', async () => {
-    const ok = await runtime.runJob({ app: 'shop', release: 'R2' as ReleaseId, service: 'web', command: 'node job.js 0', image, env: {}, timer: 'nightly', parallelism: 2 });
+    const ok = await runtime.runJob({ app: 'shop', release: 'R2', service: 'web', command: 'node job.js 0', image, env: {}, timer: 'nightly', parallelism: 2 });
     let state = await runtime.jobStatus(ok.job);
     for (let i = 0; i < 100 && state.state === 'running'; i++) state = await new Promise((r) => setTimeout(() => void runtime.jobStatus(ok.job).then(r), 50));
     expect(state).toEqual({ state: 'succeeded' });
-    const bad = await runtime.runJob({ app: 'shop', release: 'R2' as ReleaseId, service: 'web', command: 'node job.js 7', image, env: {}, parallelism: 1 });
+    const bad = await runtime.runJob({ app: 'shop', release: 'R2', service: 'web', command: 'node job.js 7', image, env: {}, parallelism: 1 });
     for (let i = 0; i < 100 && (await runtime.jobStatus(bad.job)).state === 'running'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await runtime.jobStatus(bad.job)).toEqual({ state: 'failed', reason: 'exited with code 7; last output: job -', exitCode: 7 });
     expect(await runtime.runningJobs('shop', 'nightly')).toEqual([]);

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateDefinition } from '../../lib/local/asl-runner';
 import { statesOfType } from '../../lib/pipeline/machines/template';
-import { localPipeline, synthesizeMachines } from '../support/local-pipeline';
+import { machineDefinitions } from '../../lib/pipeline/machines/pipeline-machines';
+import { CLEANUP_CONFIG, CONFIG, localPipeline, synthesizeMachines } from '../support/local-pipeline';
 
 describe('the synthesised state machines', () => {
   const { deploy, rollback, timer, cleanup, template } = synthesizeMachines();
@@ -22,6 +23,9 @@ describe('the synthesised state machines', () => {
     const resources = Object.values(template.Resources as Record<string, { Type: string; Properties: { DefinitionString: unknown } }>).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     expect(resources).toHaveLength(4);
     expect(p.machine.definition).toEqual(deploy);
+    // The local rack resolves each definition without a whole synthesis: the result is the template's.
+    const resolved = machineDefinitions(CONFIG, CLEANUP_CONFIG);
+    expect(resolved).toEqual({ Deploy: deploy, Rollback: rollback, Timer: timer, Cleanup: cleanup });
     // The template's definition with the Lambda ARNs put back as CloudFormation tokens is the one the runner holds.
     const serialised = JSON.stringify(resources.map((r) => r.Properties.DefinitionString));
     for (const step of statesOfType(deploy, 'Task').map((t) => (t.state.Parameters as { step: string }).step)) expect(serialised).toContain(`\\"step\\":\\"${step}\\"`);

@@ -14,7 +14,7 @@
  *   executions.jsonl  state machine executions, by name
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
 import { loadManifest } from '../../manifest';
@@ -24,7 +24,7 @@ import { APP_NAME } from '../../pipeline/domain/model';
 import type { SlipwayEvent } from '../../pipeline/events';
 import { EventPublisher } from '../../pipeline/events';
 import type { MachineName } from '../../pipeline/machines/pipeline-machines';
-import { synthesizeMachines } from '../../pipeline/machines/pipeline-machines';
+import { machineDefinitions } from '../../pipeline/machines/pipeline-machines';
 import type { AlarmMonitor } from '../../pipeline/ports/runtime';
 import { CLEANUP_STEPS } from '../../pipeline/steps/cleanup';
 import type { CleanupConfig } from '../../pipeline/steps/cleanup';
@@ -141,7 +141,7 @@ export class LocalRack {
       clock: systemClock,
       workDir: join(dir, 'work'),
     };
-    const { definitions } = synthesizeMachines(this.config, cleanup);
+    const definitions = machineDefinitions(this.config, cleanup);
     const steps: Record<MachineName, object> = { Deploy: DEPLOY_STEPS, Rollback: ROLLBACK_STEPS, Timer: TIMER_STEPS, Cleanup: CLEANUP_STEPS };
     this.machines = Object.fromEntries(
       (Object.keys(definitions) as MachineName[]).map((name) => [name, new LocalStateMachine(name, definitions[name], this.dispatcher(steps[name]))]),
@@ -154,9 +154,23 @@ export class LocalRack {
     const rack = new LocalRack(options);
     await rack.runtime.start();
     await rack.recover();
-    await rack.router.start(options.routerPort ?? 0);
+    await rack.startRouter(options.routerPort);
     await rack.scheduler.start();
     return rack;
+  }
+
+  /** The router on the given port, else on the port of the last run (so URLs stay the same), else on a free one. */
+  private async startRouter(port: number | undefined): Promise<void> {
+    const file = join(this.options.stateDir, 'router.port');
+    const last = Number((await readFile(file, 'utf8').catch(() => '')).trim()) || undefined;
+    const chosen = port ?? last ?? 0;
+    try {
+      await this.router.start(chosen);
+    } catch (e) {
+      if (port !== undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      await this.router.start(0);
+    }
+    await writeFile(file, `${this.router.port}\n`);
   }
 
   async stop(): Promise<void> {
@@ -250,7 +264,9 @@ export class LocalRack {
   private async recover(): Promise<void> {
     await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
     for (const app of await this.store.listApps()) {
-      await this.store.expireLock(app.name);
+      // Its holder was an execution of the earlier run, which died with it: the lease need not run out.
+      const lock = await this.store.lockOf(app.name);
+      if (lock) await this.store.releaseLock(lock);
       for (const queued of await this.store.deployQueue(app.name)) await this.store.dequeueDeploy(app.name, queued.execution);
       for (const build of await this.store.listBuilds(app.name)) {
         if (build.status === 'running' || build.status === 'created') await this.store.updateBuild(app.name, build.id, (b) => ({ ...b, status: 'failed', reason: 'the rack stopped during the build' }));

@@ -6,7 +6,7 @@
  * Services reach each other through a loopback proxy per service (the local stand-in for a
  * ClusterIP Service), and the router serves the public ones by host name.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import type { Server } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -112,6 +112,7 @@ export class LocalRuntime implements Runtime {
   private readonly pids = new Set<number>();
   private tick?: NodeJS.Timeout;
   private jobCounter = 0;
+  private pidWrites: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LocalRuntimeOptions) {}
 
@@ -172,7 +173,7 @@ export class LocalRuntime implements Runtime {
     }
     state.release = request.release.id;
     state.targets = targets;
-    for (const name of state.replicas.keys()) if (!targets.has(name)) for (const r of state.replicas.get(name) ?? []) this.terminate(r);
+    for (const name of state.replicas.keys()) if (!targets.has(name)) for (const r of state.replicas.get(name) ?? []) void this.terminate(r);
     this.log(request.app, '-', request.release.id, 'rack', 'system', `applying release ${request.release.id}`);
     this.converge();
   }
@@ -407,8 +408,14 @@ export class LocalRuntime implements Runtime {
     });
   }
 
+  /** Written in order and atomically: a rack killed mid-write must still find the registry readable. */
   private savePids(): Promise<void> {
-    return writeFile(this.pidFile, JSON.stringify([...this.pids])).catch(() => undefined);
+    this.pidWrites = this.pidWrites.then(async () => {
+      const temp = `${this.pidFile}.tmp`;
+      await writeFile(temp, JSON.stringify([...this.pids]));
+      await rename(temp, this.pidFile);
+    }).catch(() => undefined);
+    return this.pidWrites;
   }
 
   private log(app: string, service: string, release: string, process: string, stream: LogLine['stream'], text: string): void {
@@ -551,7 +558,7 @@ function commandOf(image: LocalImage, command: string | undefined): string[] {
 }
 
 function hostEnv(): Record<string, string> {
-  return Object.fromEntries(INHERITED.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])));
+  return Object.fromEntries(INHERITED.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
 }
 
 /** One HTTP GET of a health path on loopback: 2xx and 3xx pass, as a Kubernetes httpGet probe. */

@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime as LambdaRuntime } from 'aws-cdk-lib/aws-lambda';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DefinitionBody, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { StateMachineProps } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CleanupConfig } from '../steps/cleanup';
@@ -15,7 +16,7 @@ import type { DeployConfig } from '../steps/deploy';
 import { cleanupDefinition } from './cleanup';
 import { deployDefinition } from './deploy';
 import { rollbackDefinition } from './rollback';
-import type { AslDefinition } from './template';
+import type { AslDefinition, SynthesizedMachine } from './template';
 import { machinesFromTemplate } from './template';
 import { timerDefinition } from './timer';
 
@@ -50,21 +51,41 @@ export class PipelineMachines extends Construct {
   }
 }
 
-/**
- * The machines' ASL exactly as a template holds them, for the local runner: synthesized in a
- * stack of their own whose one placeholder function stands for every step.
- */
-export function synthesizeMachines(deployDefaults: DeployConfig, cleanup: CleanupConfig): { definitions: Record<MachineName, AslDefinition>; template: Record<string, unknown> } {
+function throwawayStack(deployDefaults: DeployConfig, cleanup: CleanupConfig): { stack: Stack; pipeline: PipelineMachines } {
   const stack = new Stack(new App(), 'SlipwayLocalRack');
   const steps = new LambdaFunction(stack, 'Steps', { runtime: LambdaRuntime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
-  new PipelineMachines(stack, 'Pipeline', { stepFunction: () => steps, deployDefaults, cleanup });
-  const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
-  const found = machinesFromTemplate(template);
+  return { stack, pipeline: new PipelineMachines(stack, 'Pipeline', { stepFunction: () => steps, deployDefaults, cleanup }) };
+}
+
+function pick(found: SynthesizedMachine[]): Record<MachineName, AslDefinition> {
   const definitionOf = (name: MachineName): AslDefinition => {
     // Without the CLI's path metadata the name is the logical id, which CDK prefixes with the construct's.
     const machine = found.find((m) => m.name === name || m.name === `Pipeline${name}`);
     if (!machine) throw new Error(`the synthesized template has no ${name} machine`);
     return machine.definition;
   };
-  return { definitions: Object.fromEntries(MACHINE_NAMES.map((n) => [n, definitionOf(n)])) as Record<MachineName, AslDefinition>, template };
+  return Object.fromEntries(MACHINE_NAMES.map((n) => [n, definitionOf(n)])) as Record<MachineName, AslDefinition>;
+}
+
+/**
+ * The machines' ASL as the rack's template holds them, for the local runner: each machine's
+ * definition resolved exactly as synthesis resolves it into the template (a test holds the two
+ * equal), without the seconds a whole synthesis takes.
+ */
+export function machineDefinitions(deployDefaults: DeployConfig, cleanup: CleanupConfig): Record<MachineName, AslDefinition> {
+  const { stack, pipeline } = throwawayStack(deployDefaults, cleanup);
+  const resources = Object.fromEntries(
+    MACHINE_NAMES.map((name) => {
+      const cfn = pipeline.machines[name].node.defaultChild as CfnStateMachine;
+      return [stack.getLogicalId(cfn), { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: stack.resolve(cfn.definitionString) as unknown } }];
+    }),
+  );
+  return pick(machinesFromTemplate({ Resources: resources }));
+}
+
+/** The machines synthesized in a whole template, as `cdk synth` writes it, and their ASL read from it. */
+export function synthesizeMachines(deployDefaults: DeployConfig, cleanup: CleanupConfig): { definitions: Record<MachineName, AslDefinition>; template: Record<string, unknown> } {
+  const { stack } = throwawayStack(deployDefaults, cleanup);
+  const template = Template.fromStack(stack).toJSON() as Record<string, unknown>;
+  return { definitions: pick(machinesFromTemplate(template)), template };
 }
