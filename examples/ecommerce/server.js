@@ -4,7 +4,7 @@
 const { readFileSync } = require('node:fs');
 const { randomUUID } = require('node:crypto');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { createClient } = require('redis');
+const Redis = require('ioredis');
 const { HttpError, requireEnv, withTimeout, sendJson, readJson, serve } = require('./lib/http');
 const orders = require('./lib/orders');
 const { call } = require('./lib/upstream');
@@ -14,11 +14,8 @@ const EMAIL_QUEUE = 'email:outbox';
 const storefront = readFileSync(require.resolve('./public/index.html'));
 
 const pool = orders.createPool(env.DATABASE_URL);
-const redis = createClient({
-  url: env.QUEUE_URL,
-  disableOfflineQueue: true,
-  socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(200 * 2 ** retries, 5000) },
-});
+// Commands fail at once while redis is away, rather than wait in a queue.
+const redis = new Redis(env.QUEUE_URL, { enableOfflineQueue: false, connectTimeout: 5000, retryStrategy: (times) => Math.min(200 * times, 5000) });
 redis.on('error', (err) => console.error(`queue: ${err.message || err.code}`));
 let schemaReady = false;
 
@@ -49,7 +46,7 @@ async function queueConfirmation(order) {
     body: `Thank you for your order!\n\n${lines.join('\n')}\n\nTotal: ${money(order.totalCents)}\n`,
   };
   try {
-    await withTimeout(redis.lPush(EMAIL_QUEUE, JSON.stringify(job)), 2000, 'queue');
+    await withTimeout(redis.lpush(EMAIL_QUEUE, JSON.stringify(job)), 2000, 'queue');
     return true;
   } catch (err) {
     console.error(`order ${order.id}: confirmation e-mail not queued: ${err.message}`);
@@ -98,7 +95,7 @@ async function placeOrder(req, res) {
 }
 
 async function getOrder(_req, res, [, id]) {
-  const order = /^[0-9a-f-]{36}$/i.test(id) ? await orders.findOrder(pool, id) : null;
+  const order = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await orders.findOrder(pool, id) : null;
   if (!order) throw new HttpError(404, `no order ${id}`);
   sendJson(res, 200, { order });
 }
@@ -137,11 +134,11 @@ const service = serve({
     queue: () => redis.ping(),
   },
   stop: async () => {
-    await Promise.allSettled([pool.end(), redis.isReady ? redis.close() : Promise.resolve(redis.isOpen && redis.destroy())]);
+    await pool.end();
+    if (redis.status === 'ready') await redis.quit();
+    else redis.disconnect();
   },
 });
-
-redis.connect().catch((err) => console.error(`queue: ${err.message}`));
 
 (async function prepareDatabase() {
   while (!service.isStopping()) {
