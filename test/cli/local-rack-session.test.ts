@@ -77,6 +77,12 @@ const alive = (pid: number): boolean => {
     return true;
   }
 };
+/** Processes end a moment after their signal: wait for them (a few seconds at most) before judging. */
+async function survivors(pids: readonly number[]): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return pids.filter(alive).map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+}
 const appPids = (): number[] => JSON.parse(readFileSync(join(stateDir, 'runtime', 'pids.json'), 'utf8')) as number[];
 
 beforeAll(() => {
@@ -157,7 +163,7 @@ describe('a session with the local rack through the CLI (real processes)', () =>
     expect(restart.code, restart.stderr).toBe(0);
     endpoint = readEndpoint();
     // The old run's processes are gone; the current release serves again from fresh ones.
-    for (const pid of before) expect(alive(pid)).toBe(false);
+    expect(await survivors(before)).toEqual([]);
     const deadline2 = Date.now() + 30_000;
     let answer = await get().catch(() => ({ status: 0, body: '' }));
     while (answer.status !== 200 && Date.now() < deadline2) {
@@ -176,8 +182,7 @@ describe('a session with the local rack through the CLI (real processes)', () =>
     expect(pids.length).toBeGreaterThan(0);
     const r = await cli('rack', 'stop');
     expect(r.code).toBe(0);
-    expect(alive(endpoint.pid)).toBe(false);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(await survivors([endpoint.pid, ...pids])).toEqual([]);
     expect((await cli('rack', 'status')).stderr).toMatch(/the local rack is not running/);
   }, 90_000);
 });

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 
 describe('slipway start', () => {
-  it('validates the example app and prints the deploy plan', async () => {
-    const r = await runCli(['start']);
+  it('prints the deploy plan of an app with --plan', async () => {
+    const r = await runCli(['start', 'examples/monolith', '--plan']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('app monolith');

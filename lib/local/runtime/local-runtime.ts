@@ -370,7 +370,7 @@ export class LocalRuntime implements Runtime {
   private async serviceEnv(app: string, state: AppState, release: ReleaseId, service: Service, manifest: Manifest, env: Readonly<Record<string, string>>, image: LocalImage | undefined): Promise<Record<string, string>> {
     const values: Record<string, string> = {
       ...hostEnv(),
-      ...(image?.env ?? {}),
+      ...(image ? imageEnv(image) : {}),
       RACK: this.options.rack,
       APP: app,
       RELEASE: release,
@@ -555,6 +555,19 @@ function withTail(reason: string, process: SupervisedProcess): string {
 /** The process a service runs: the image's ENTRYPOINT, then `command:` (shell-split) or the image's CMD. */
 function commandOf(image: LocalImage, command: string | undefined): string[] {
   return [...image.entrypoint, ...(command ? shellWords(command) : image.cmd)];
+}
+
+/**
+ * The image's ENV with container paths the host cannot see put inside the image: a `PATH` entry
+ * or `HOME` that exists in the image's folder points there (`/app/node_modules/.bin`); the rest,
+ * such as `/usr/local/bin`, is the host's, standing in for the base image.
+ */
+function imageEnv(image: LocalImage): Record<string, string> {
+  const inImage = (path: string): string => (path.startsWith('/') && path !== '/' && existsSync(hostPath(image, path)) ? hostPath(image, path) : path);
+  const env = { ...image.env };
+  if (env.PATH !== undefined) env.PATH = env.PATH.split(':').map(inImage).join(':');
+  if (env.HOME !== undefined) env.HOME = inImage(env.HOME);
+  return env;
 }
 
 function hostEnv(): Record<string, string> {
