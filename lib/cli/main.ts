@@ -15,6 +15,18 @@ import { CommandFailed, processIO } from './io';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+function parseDuration(value: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (!m) throw new SlipwayError(`--since ${value} is not a duration such as 30s, 10m, 2h or 1d`, 'USAGE');
+  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count > 100) throw new SlipwayError(`--count ${value} is not a whole number from 0 to 100`, 'USAGE');
+  return count;
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SlipwayError(`--port ${value} is not a port number`, 'USAGE');
@@ -155,6 +167,27 @@ export function buildProgram(io: CliIO): Command {
     .description('roll back through the Rollback state machine (pins the app)')
     .action(async (release: string | undefined, opts: { app: string; stateDir?: string; skipGates?: boolean; wait: boolean }) =>
       (await appCommands()).rollbackCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(release ? { release } : {}), skipGates: opts.skipGates ?? false, wait: opts.wait }),
+    );
+
+  program
+    .command('scale')
+    .argument('<service>')
+    .requiredOption('-a, --app <app>')
+    .requiredOption('--count <n>', 'processes to run', parseCount)
+    .option('--state-dir <dir>')
+    .description('run a different number of processes of a service, now (kept by later deploys of the same count)')
+    .action(async (service: string, opts: { app: string; count: number; stateDir?: string }) => (await appCommands()).scaleCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, service, count: opts.count }));
+
+  program
+    .command('logs')
+    .requiredOption('-a, --app <app>')
+    .option('-s, --service <service>', 'only this service')
+    .option('--since <duration>', 'from this long ago: 30s, 10m, 2h', '2m')
+    .option('--no-follow', 'print what there is and stop')
+    .option('--state-dir <dir>')
+    .description('an app\u2019s logs: every process, with service, release and time')
+    .action(async (opts: { app: string; service?: string; since: string; follow: boolean; stateDir?: string }) =>
+      (await appCommands()).logsCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(opts.service ? { service: opts.service } : {}), sinceMs: parseDuration(opts.since), follow: opts.follow }),
     );
 
   program

@@ -128,6 +128,18 @@ describe('a session with the local rack through the CLI (real processes)', () =>
     expect(await get()).toEqual({ status: 200, body: 'hello from v2' });
   }, 120_000);
 
+  it('scales a service live and shows the logs of every process, with service, release and time', async () => {
+    const r = await cli('scale', 'web', '--count', '2', '-a', 'shop');
+    expect(r.stdout).toBe('scaled web of shop to 2 processes\n');
+    const deadline = Date.now() + 30_000;
+    let logs = await cli('logs', '-a', 'shop', '--since', '1h', '--no-follow');
+    while (!/web\/web\.R[A-Z]{10}\.2 ready/.test(logs.stdout) && Date.now() < deadline) logs = await cli('logs', '-a', 'shop', '--since', '1h', '--no-follow');
+    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+ web\/web\.R[A-Z]{10}\.2 ready \(\/health answered HTTP 200\)$/m);
+    expect(logs.stdout).toMatch(/^\S+ worker\/worker\.R[A-Z]{10}\.1 worker w1 up$/m);
+    expect((await cli('scale', 'web', '--count', 'many', '-a', 'shop')).stderr).toContain('--count many is not a whole number from 0 to 100');
+    expect((await cli('scale', 'web', '--count', '1', '-a', 'shop')).code).toBe(0);
+  }, 60_000);
+
   it('rolls back a version whose health check fails by itself, says why, and exits 3', async () => {
     writeApp('v3', { healthy: false });
     const r = await cli('deploy', '.', '-a', 'shop');

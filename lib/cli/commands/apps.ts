@@ -10,6 +10,7 @@ import type { SlipwayEvent } from '../../pipeline/events';
 import { packDirectory } from '../../pipeline/bundle/pack';
 import type { ExecutionRecord } from '../../local/executions';
 import { RackClient } from '../../local/rack/client';
+import type { LogLine } from '../../local/runtime/local-runtime';
 import type { CliIO } from '../io';
 import { CommandFailed } from '../io';
 import { formatEvent } from './rack';
@@ -109,6 +110,25 @@ export async function timerRunCommand(io: CliIO, options: { stateDir: string; ap
   if (!options.wait) return;
   const { record } = await follow(client, 'Timer', execution, io.stdout);
   if (record.status !== 'SUCCEEDED') throw new CommandFailed(1);
+}
+
+export async function scaleCommand(io: CliIO, options: { stateDir: string; app: string; service: string; count: number }): Promise<void> {
+  await (await RackClient.connect(options.stateDir)).request('POST', `/v1/apps/${encodeURIComponent(options.app)}/services/${encodeURIComponent(options.service)}/scale`, { count: options.count });
+  io.stdout.write(`scaled ${options.service} of ${options.app} to ${options.count} process${options.count === 1 ? '' : 'es'}\n`);
+}
+
+/** `logs`: the app's log lines (service, process, release, time), then new ones as they come unless `follow` is off. */
+export async function logsCommand(io: CliIO, options: { stateDir: string; app: string; service?: string; sinceMs: number; follow: boolean }): Promise<void> {
+  const client = await RackClient.connect(options.stateDir);
+  let since = new Date(Date.now() - options.sinceMs).toISOString();
+  for (;;) {
+    const query = new URLSearchParams({ since, ...(options.service ? { service: options.service } : {}) });
+    const lines = await client.request<LogLine[]>('GET', `/v1/apps/${encodeURIComponent(options.app)}/logs?${query.toString()}`);
+    for (const line of lines) io.stdout.write(`${line.time} ${line.service}/${line.process} ${line.text}\n`);
+    since = lines[lines.length - 1]?.time ?? since;
+    if (!options.follow) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** Print an execution's events as they arrive, until it ends. */

@@ -80,6 +80,17 @@ export class RackApiServer {
         return rack.store.requireApp(app(m));
       }],
       ['POST', /^\/v1\/apps\/([^/]+)\/timers\/([^/]+)\/run$/, (m) => Promise.resolve({ execution: rack.runTimer(app(m), decodeURIComponent(m[2] ?? '')).execution })],
+      ['POST', /^\/v1\/apps\/([^/]+)\/services\/([^/]+)\/scale$/, async (m, req) => {
+        const body = (await readJson(req)) as { count?: unknown };
+        const count = Number(body.count);
+        if (!Number.isInteger(count) || count < 0 || count > 100) throw new HttpError(400, 'count must be a whole number from 0 to 100');
+        rack.runtime.scale(app(m), decodeURIComponent(m[2] ?? ''), count);
+        return { service: m[2], count };
+      }],
+      ['GET', /^\/v1\/apps\/([^/]+)\/logs$/, async (m, req) => {
+        const query = new URL(req.url ?? '/', 'http://rack').searchParams;
+        return readLogs(join(rack.options.stateDir, 'logs', 'apps', `${app(m)}.jsonl`), { since: query.get('since') ?? '', service: query.get('service') ?? '', limit: Number(query.get('limit') ?? 1000) });
+      }],
       ['POST', /^\/v1\/cleanup$/, () => Promise.resolve({ execution: rack.cleanup().execution })],
       ['GET', /^\/v1\/executions\/([^/]+)\/([^/]+)$/, (m) => {
         const machine = m[1] as MachineName;
@@ -177,4 +188,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new HttpError(400, 'the body is not JSON');
   }
+}
+
+/** Log lines of an app since a time (ISO), optionally of one service, at most `limit` (the newest). */
+async function readLogs(file: string, filter: { since: string; service: string; limit: number }): Promise<unknown[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const lines: { time: string; service: string }[] = [];
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    try {
+      const line = JSON.parse(raw) as { time: string; service: string };
+      if (filter.since && line.time <= filter.since) continue;
+      if (filter.service && line.service !== filter.service) continue;
+      lines.push(line);
+    } catch {
+      // A line cut short by a crash.
+    }
+  }
+  return lines.slice(-Math.max(1, Math.min(filter.limit || 1000, 10_000)));
 }
