@@ -28,7 +28,8 @@ import { MEMCACHED_INSTALL, MemcachedEngine, findMemcached, memcachedTraits } fr
 import { MYSQL_INSTALL, MysqlEngine, type MysqlFlavor, findMysqlServers, mysqlTraits } from './mysql';
 import { PGliteEngine, pgliteTraits } from './pglite';
 import { PostgresEngine, findPostgres, postgresTraits } from './postgres';
-import { LOOPBACK, type ServerUser, commandLine, firstUnreachableDir, freePort, isAlive, lookupUser, portIsFree, processStartTime, redactor, runningAsRoot, spawnServer, terminate, terminatePid } from './processes';
+import { freePort } from '../loopback';
+import { LOOPBACK, type ServerUser, commandLine, firstUnreachableDir, isAlive, lookupUser, processStartTime, redactor, runningAsRoot, spawnServer, terminate, terminatePid } from './processes';
 import { REDIS_INSTALL, RedisEngine, findRedis, redisTraits } from './redis';
 
 export interface ResourceOutputLine {
@@ -451,7 +452,7 @@ export class LocalResources implements Provisioner {
     if (runAs) await this.openPath(plan, runAs);
     await this.stopLeftover(app, resource.name, { othersRacks: 'refuse', log });
 
-    const port = plan.record && plan.record.port > 0 && (await portIsFree(plan.record.port)) ? plan.record.port : await freePort();
+    const port = await freePort(plan.record && plan.record.port > 0 ? plan.record.port : undefined);
     if (plan.record && plan.record.port !== port) log(`port ${plan.record.port} is taken now; the server moves to ${port}`);
     // Until its data exists a resource may still change engine (PostgreSQL installed meanwhile, say).
     let record: ResourceRecord = {

@@ -3,10 +3,9 @@
  * keeps nothing on disk (a cache, as in Convox) and has no password in a stock build, so the
  * connection is `memcached://127.0.0.1:<port>` with empty USER, PASS and NAME, as Convox's.
  */
-import { connect } from 'node:net';
 import type { Resource } from '../../manifest';
 import { type Engine, type EngineContext, type EngineTraits, type Probe, type ServerCommand, versionNote } from './engine';
-import { LOOPBACK, executable, findExecutable, serverEnv } from './processes';
+import { LOOPBACK, executable, findExecutable, probeSocket, serverEnv } from './processes';
 
 export const MEMCACHED_INSTALL = 'apt-get install memcached, brew install memcached';
 
@@ -45,25 +44,14 @@ export class MemcachedEngine implements Engine {
   }
 
   probe(ctx: EngineContext): Promise<Probe> {
-    return new Promise((resolve) => {
-      const socket = connect({ host: LOOPBACK, port: ctx.port });
-      let settled = false;
-      let reply = '';
-      const done = (probe: Probe) => {
-        if (settled) return;
-        settled = true;
-        socket.destroy();
-        resolve(probe);
-      };
-      socket.setTimeout(5_000, () => done({ ok: false, reason: 'no answer' }));
-      socket.on('error', (error: NodeJS.ErrnoException) => done({ ok: false, reason: error.code === 'ECONNREFUSED' ? 'not listening yet' : (error.code ?? error.message) }));
-      socket.on('close', () => done({ ok: false, reason: 'the server closed the connection' }));
-      socket.on('connect', () => socket.write('version\r\n'));
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        reply += chunk;
-        if (reply.includes('\r\n')) done(reply.startsWith('VERSION ') ? { ok: true } : { ok: false, reason: `version answered ${reply.trim()}` });
-      });
-    });
+    return probeSocket(
+      ctx.port,
+      (received) => {
+        const reply = received.toString('utf8');
+        if (!reply.includes('\r\n')) return undefined;
+        return reply.startsWith('VERSION ') ? { ok: true } : { ok: false, reason: `version answered ${reply.trim()}` };
+      },
+      'version\r\n',
+    );
   }
 }

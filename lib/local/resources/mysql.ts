@@ -12,13 +12,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpath, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Resource } from '../../manifest';
 import { type Engine, type EngineContext, type EngineTraits, type Probe, type ServerCommand, makeServerDir, runStep, versionNote, writePrivateFile } from './engine';
-import { LOOPBACK, executable, findExecutable, redactor, serverEnv } from './processes';
+import { LOOPBACK, executable, findExecutable, probeSocket, redactor, serverEnv } from './processes';
 
 export type MysqlFlavor = 'mysql' | 'mariadb';
 
@@ -181,24 +180,6 @@ export class MysqlEngine implements Engine {
 
 /** The server's greeting (protocol 10) on its port: it accepts connections. */
 function greeting(port: number): Promise<Probe> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: LOOPBACK, port });
-    let settled = false;
-    let data = Buffer.alloc(0);
-    const done = (probe: Probe) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(probe);
-    };
-    socket.setTimeout(5_000, () => done({ ok: false, reason: 'no answer' }));
-    socket.on('error', (error: NodeJS.ErrnoException) => done({ ok: false, reason: error.code === 'ECONNREFUSED' ? 'not listening yet' : (error.code ?? error.message) }));
-    socket.on('close', () => done({ ok: false, reason: 'the server closed the connection' }));
-    socket.on('data', (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      if (data.length < 5) return;
-      // A packet: 3-byte length, sequence id, then the payload; 0x0a is a greeting, 0xff an error.
-      done(data[4] === 0x0a ? { ok: true } : { ok: false, reason: 'the server refused the connection' });
-    });
-  });
+  // A packet: 3-byte length, sequence id, then the payload; 0x0a is a greeting, 0xff an error.
+  return probeSocket(port, (data) => (data.length < 5 ? undefined : data[4] === 0x0a ? { ok: true } : { ok: false, reason: 'the server refused the connection' }));
 }

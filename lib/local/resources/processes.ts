@@ -4,14 +4,16 @@
  * finding free loopback ports.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { SlipwayError } from '../../errors';
 
-export const LOOPBACK = '127.0.0.1';
+import { LOOPBACK } from '../loopback';
+import type { Probe } from './engine';
+
+export { LOOPBACK };
 
 /** A user to run a server as when the rack runs as root (PostgreSQL, for one, refuses root). */
 export interface ServerUser {
@@ -253,29 +255,29 @@ export async function terminatePid(pid: number, signal: NodeJS.Signals, timeoutM
   for (let i = 0; i < 50 && (await isAlive(pid)); i++) await sleep(100);
 }
 
-function listen(port: number): Promise<number | undefined> {
+/**
+ * Connect to a server on loopback, optionally send `greet`, and let `answer` judge what comes
+ * back (undefined: read more). Refused, silent and closed connections are failed probes.
+ */
+export function probeSocket(port: number, answer: (received: Buffer) => Probe | undefined, greet?: string): Promise<Probe> {
   return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(undefined));
-    server.listen({ port, host: LOOPBACK, exclusive: true }, () => {
-      const address = server.address();
-      const bound = typeof address === 'object' && address ? address.port : undefined;
-      server.close(() => resolve(bound));
+    const socket = connect({ host: LOOPBACK, port });
+    let settled = false;
+    let received = Buffer.alloc(0);
+    const done = (probe: Probe): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(probe);
+    };
+    socket.setTimeout(5_000, () => done({ ok: false, reason: 'no answer' }));
+    socket.on('error', (error: NodeJS.ErrnoException) => done({ ok: false, reason: error.code === 'ECONNREFUSED' ? 'not listening yet' : (error.code ?? error.message) }));
+    socket.on('close', () => done({ ok: false, reason: 'the server closed the connection' }));
+    if (greet !== undefined) socket.on('connect', () => socket.write(greet));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const verdict = answer(received);
+      if (verdict) done(verdict);
     });
   });
-}
-
-/** Whether nothing listens on the loopback port now. */
-export async function portIsFree(port: number): Promise<boolean> {
-  return (await listen(port)) === port;
-}
-
-/** A loopback port nothing listens on, chosen by the system. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = await listen(0);
-    if (port !== undefined) return port;
-  }
-  throw new SlipwayError('no free loopback port for a resource server', 'RESOURCE_NO_PORT');
 }

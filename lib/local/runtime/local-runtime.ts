@@ -18,7 +18,7 @@ import type { ReleaseId } from '../../pipeline/domain/ids';
 import type { ApplyRequest, JobRequest, JobState, RolloutState, Runtime, ServiceRollout } from '../../pipeline/ports/runtime';
 import type { LocalImage } from '../image';
 import { hostPath, readLocalImage } from '../image';
-import { freePort } from './free-port';
+import { freePort } from '../loopback';
 import { shellWords } from './shell-words';
 import { signalGroup, SupervisedProcess } from './supervised-process';
 
