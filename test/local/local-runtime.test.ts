@@ -2,7 +2,7 @@
  * The local runtime with real processes and real HTTP: rolling updates, readiness, crash loops,
  * the router and the internal names, one-off jobs, and a clean stop.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,10 @@ let image: string;
 function makeImage(name: string, files: Record<string, string>, config: { cmd: string[]; env?: Record<string, string> }): string {
   const ref = join(dir, 'images', name);
   mkdirSync(join(ref, 'rootfs', 'app'), { recursive: true });
-  for (const [file, body] of Object.entries(files)) writeFileSync(join(ref, 'rootfs', 'app', file), body);
+  for (const [file, body] of Object.entries(files)) {
+    mkdirSync(join(ref, 'rootfs', 'app', file, '..'), { recursive: true });
+    writeFileSync(join(ref, 'rootfs', 'app', file), body);
+  }
   writeFileSync(join(ref, 'image.json'), JSON.stringify({ version: 1, workdir: '/app', env: config.env ?? {}, entrypoint: [], cmd: config.cmd, expose: [], contextHash: name }));
   return ref;
 }
@@ -176,6 +179,17 @@ describe('local runtime (real processes, real HTTP)', () => {
     expect(await runtime.jobStatus(bad.job)).toEqual({ state: 'failed', reason: 'exited with code 7; last output: job -', exitCode: 7 });
     expect(await runtime.runningJobs('shop', 'nightly')).toEqual([]);
     expect(await runtime.pruneJobs('shop', Date.now())).toBe(2);
+  });
+
+  it('finds commands on the image\u2019s PATH inside the image folder (ENV PATH=/app/bin:$PATH)', async () => {
+    const withBin = makeImage('with-bin', { 'bin/hello': '#!/bin/sh\necho "hello from $HOME"\n' }, { cmd: [], env: { PATH: `/app/bin:${process.env.PATH ?? ''}`, HOME: '/app' } });
+    chmodSync(join(withBin, 'rootfs', 'app', 'bin', 'hello'), 0o755);
+    const { job } = await runtime.runJob({ app: 'shop', release: 'R2', service: 'web', command: 'hello', image: withBin, env: {}, parallelism: 1 });
+    let state = await runtime.jobStatus(job);
+    for (let i = 0; i < 100 && state.state === 'running'; i++) state = await new Promise((r) => setTimeout(() => void runtime.jobStatus(job).then(r), 50));
+    expect(state).toEqual({ state: 'succeeded' });
+    const log = readFileSync(join(dir, 'state', 'logs', 'apps', 'shop.jsonl'), 'utf8');
+    expect(log).toContain(`hello from ${join(withBin, 'rootfs', 'app')}`);
   });
 
   it('stops every process it started', async () => {
