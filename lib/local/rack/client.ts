@@ -1,4 +1,5 @@
 /** The CLI's side of the local rack's API: finds the running rack through its state folder. */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -65,11 +66,17 @@ export class RackClient {
   }
 }
 
+/** Whether a process runs. One that ended but that its parent has not reaped yet (a zombie) does not. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    // No /proc (macOS): the signal's answer stands.
+    return true;
   }
 }
