@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 import type { RackEndpoint } from '../../lib/local/rack/api-server';
+import { processAlive } from '../../lib/local/rack/client';
 
 let stateDir: string;
 let appDir: string;
@@ -64,19 +65,7 @@ const get = (path = '/'): Promise<{ status: number; body: string }> =>
   });
 
 const readEndpoint = (): RackEndpoint => JSON.parse(readFileSync(join(stateDir, 'rack.json'), 'utf8')) as RackEndpoint;
-/** Whether a process runs (a zombie waiting for a parent that never reaps it does not). */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-};
+const alive = processAlive;
 /** Processes end a moment after their signal: wait for them (a few seconds at most) before judging. */
 async function survivors(pids: readonly number[]): Promise<string[]> {
   const deadline = Date.now() + 15_000;
