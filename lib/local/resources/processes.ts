@@ -133,6 +133,9 @@ export function spawnServer(command: string, args: readonly string[], options: S
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A group of its own: Ctrl-C at the rack's terminal must not stop the databases before the
+    // apps that use them; the rack stops them last.
+    detached: true,
     ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
   });
   readLines(child, options.onLine);

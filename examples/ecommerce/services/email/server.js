@@ -70,6 +70,9 @@ const service = serve({
     },
   },
   stop: async () => {
+    // With the queue up, the loop ends within BRPOP's 2-second timeout. With it down, BRPOP waits
+    // for a reconnection that may never come: closing the connection ends it.
+    if (worker.status !== 'ready') worker.disconnect();
     await working;
     await Promise.all([disconnect(worker), disconnect(redis)]);
   },
