@@ -32,6 +32,7 @@ import { DEPLOY_STEPS, loadRelease } from '../../pipeline/steps/deploy';
 import type { DeployConfig, DeployContext } from '../../pipeline/steps/deploy';
 import { ROLLBACK_STEPS, unpinApp } from '../../pipeline/steps/rollback';
 import { TIMER_STEPS } from '../../pipeline/steps/timer';
+import { deployTrigger } from '../../pipeline/steps/trigger';
 import { RecordEnvStore } from '../../pipeline/stores/env-store';
 import { ReleaseStore, systemClock } from '../../pipeline/stores/release-store';
 import type { ExecutionOutcome } from '../asl-runner';
@@ -124,8 +125,8 @@ export class LocalRack {
     });
     this.bundles = new DirBundleStore(join(dir, 'bundles'), {
       onObjectCreated: (event) => {
-        const name = deployExecutionName(event.detail.bucket.name, event.detail.object.key, event.detail.object['version-id']);
-        this.executions.start(this.machines.Deploy, name, { event, config: this.config });
+        const trigger = deployTrigger(event, this.config);
+        if (trigger.start) this.executions.start(this.machines.Deploy, trigger.name, trigger.input);
       },
     });
     this.context = {
