@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgeTimerScheduler, ScheduleExpressionError, ScheduleNameError, scheduleName, scheduleNamePrefix, toSchedulerCron } from '../../lib/aws/adapters/eventbridge-scheduler';
 import { parseCron } from '../../lib/local/rack/cron';
+import { CronScheduler } from '../../lib/local/rack/cron-scheduler';
 import { normaliseSchedule } from '../../lib/manifest/defaults';
 
 const GROUP = 'slipway-timers';
@@ -392,3 +393,20 @@ function captureError(fn: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+describe('schedule problems, checked before a build (both racks)', () => {
+  it('names each timer whose schedule EventBridge cannot run, and the local rack\u2019s cron parser agrees on what is valid', () => {
+    const timers = [
+      { name: 'ok', schedule: '*/5 * * * *' },
+      { name: 'both-days', schedule: '0 0 1 * 1' },
+      { name: 'bad', schedule: '61 * * * *' },
+    ];
+    const aws = new EventBridgeTimerScheduler(new SchedulerClient({ region: 'us-east-1' }), { groupName: 'g', targetArn: 'arn:aws:states:us-east-1:1:stateMachine:Timer', roleArn: 'arn:aws:iam::1:role/r' });
+    const awsProblems = aws.problems(timers);
+    expect(awsProblems).toHaveLength(2);
+    expect(awsProblems[0]).toMatch(/^timer both-days: /);
+    expect(awsProblems[1]).toMatch(/^timer bad: /);
+    const local = new CronScheduler({ file: '/nonexistent/schedules.json', runTimer: () => undefined });
+    expect(local.problems(timers)).toEqual([expect.stringMatching(/^timer bad: schedule "61 \* \* \* \*" is not a cron expression/)]);
+  });
+});

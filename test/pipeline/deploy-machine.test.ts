@@ -46,6 +46,17 @@ describe('the Deploy state machine (synthesised ASL, local runner; builder, prov
     expect((await r.store.listBuilds('shop'))[0]?.status).toBe('failed');
   });
 
+  it('refuses a bundle whose timer schedule the rack cannot run, before building anything', async () => {
+    const r = await rack();
+    r.scheduler.refused.set('0 3 * * *', 'cannot be expressed');
+    const outcome = await deploy(r, 'v1');
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'BundleRejected' });
+    expect(types(r.events)).toEqual(['Deployment Started', 'Bundle Rejected']);
+    expect(r.events[1]?.detail.reason).toBe('convox.yml: timer cleanup: cannot be expressed');
+    expect(r.builder.started).toEqual([]);
+    expect(await r.store.lockOf('shop')).toBeUndefined();
+  });
+
   it('rolls the previous release back in when the rollout fails', async () => {
     const r = await rack();
     await deploy(r, 'v1');

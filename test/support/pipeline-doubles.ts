@@ -136,6 +136,13 @@ export class SchedulerDouble implements Scheduler {
   /** Each app's schedules, as reconciled last. */
   readonly schedules = new Map<string, Map<string, string>>();
 
+  /** Schedules this rack cannot run, with why (as EventBridge refuses some cron expressions). */
+  readonly refused = new Map<string, string>();
+
+  problems(timers: readonly { name: string; schedule: string }[]): string[] {
+    return timers.flatMap((t) => (this.refused.has(t.schedule) ? [`timer ${t.name}: ${this.refused.get(t.schedule) ?? ''}`] : []));
+  }
+
   reconcile(app: string, timers: readonly { name: string; schedule: string }[]): Promise<{ created: number; updated: number; deleted: number }> {
     const current = this.schedules.get(app) ?? new Map<string, string>();
     const next = new Map(timers.map((t) => [t.name, t.schedule]));

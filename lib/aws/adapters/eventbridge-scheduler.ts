@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import type { GetScheduleOutput, SchedulerClient, Target } from '@aws-sdk/client-scheduler';
 import { CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, ResourceNotFoundException, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SlipwayError } from '../../errors';
+import { scheduleProblems } from '../../pipeline/schedule-problems';
 import type { Scheduler } from '../../pipeline/ports/runtime';
 
 /** A timer schedule that is not five-field cron, or that EventBridge Scheduler cannot express. */
@@ -252,6 +253,10 @@ export class EventBridgeTimerScheduler implements Scheduler {
     private readonly client: SchedulerClient,
     private readonly options: EventBridgeTimerSchedulerOptions,
   ) {}
+
+  problems(timers: readonly { readonly name: string; readonly schedule: string }[]): string[] {
+    return scheduleProblems(timers, toSchedulerCron);
+  }
 
   async reconcile(app: string, timers: readonly { readonly name: string; readonly schedule: string }[]): Promise<{ created: number; updated: number; deleted: number }> {
     // Everything is checked before anything changes: a bad schedule leaves the old ones running.

@@ -6,6 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Scheduler } from '../../pipeline/ports/runtime';
+import { scheduleProblems } from '../../pipeline/schedule-problems';
 import type { CronSchedule } from './cron';
 import { parseCron } from './cron';
 
@@ -45,6 +46,10 @@ export class CronScheduler implements Scheduler {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  problems(timers: readonly { readonly name: string; readonly schedule: string }[]): string[] {
+    return scheduleProblems(timers, parseCron);
   }
 
   async reconcile(app: string, timers: readonly { readonly name: string; readonly schedule: string }[]): Promise<{ created: number; updated: number; deleted: number }> {

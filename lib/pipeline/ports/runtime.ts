@@ -97,6 +97,12 @@ export interface Runtime {
 
 /** Runs each app's timers on schedule: EventBridge Scheduler on AWS, a cron loop on the local rack. */
 export interface Scheduler {
+  /**
+   * What is wrong with the timers' schedules on this rack (EventBridge cannot express every cron
+   * expression); empty when all can run. Checked before a build, so a schedule the rack cannot
+   * run rejects the bundle instead of failing the deploy after its rollout.
+   */
+  problems(timers: readonly { readonly name: string; readonly schedule: string }[]): readonly string[];
   /** Make the app's schedules match its timers exactly: create, update and delete to fit. */
   reconcile(app: string, timers: readonly { readonly name: string; readonly schedule: string }[]): Promise<{ readonly created: number; readonly updated: number; readonly deleted: number }>;
 }

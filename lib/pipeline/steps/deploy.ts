@@ -91,6 +91,13 @@ export class DeployStepError extends SlipwayError {
   }
 }
 
+/** Timers whose schedules this rack cannot run: the bundle is refused before anything is built. */
+class ScheduleRejectedError extends SlipwayError {
+  constructor(problems: readonly string[]) {
+    super(`convox.yml: ${problems.join('; ')}`, 'SCHEDULE_REJECTED', { problems });
+  }
+}
+
 function app(state: DeployState): string {
   if (!state.deploy) throw new SlipwayError('the deploy has not been admitted', 'DEPLOY_STATE_INVALID');
   return state.deploy.app;
@@ -206,9 +213,11 @@ export async function prepareBuild(state: DeployState, ctx: DeployContext): Prom
     const loaded = loadManifest(text, { env: env.values, file: 'convox.yml' });
     assertValid(loaded);
     manifest = loaded.manifest;
+    const schedules = ctx.scheduler.problems(manifest.timers.map((t) => ({ name: t.name, schedule: t.schedule })));
+    if (schedules.length > 0) throw new ScheduleRejectedError(schedules);
     plan = await planBuilds({ app: deploy.app, bundleDir: dir, manifest }, ctx.store);
   } catch (e) {
-    if (!(e instanceof BundleRejectedError || e instanceof ManifestError || e instanceof BuildContextError)) throw e;
+    if (!(e instanceof BundleRejectedError || e instanceof ManifestError || e instanceof BuildContextError || e instanceof ScheduleRejectedError)) throw e;
     const reason = e instanceof ManifestError ? `convox.yml: ${e.convoxMessage}` : e.message;
     await emit(ctx, 'Bundle Rejected', state, { bundle: bundleRef(state), reason }, Object.values(env.values));
     // The error's text lands in the execution's history: it is redacted like the event.
