@@ -51,7 +51,11 @@ export class RackApiServer {
     const app = (m: RegExpMatchArray): string => decodeURIComponent(m[1] ?? '');
     this.routes = [
       ['GET', /^\/v1\/rack$/, () => this.status()],
-      ['POST', /^\/v1\/rack\/stop$/, () => Promise.resolve(setImmediate(this.onStop) && { stopping: true })],
+      ['POST', /^\/v1\/rack\/stop$/, () => {
+        // After this answer is sent: stopping closes the API server too.
+        setImmediate(this.onStop);
+        return Promise.resolve({ stopping: true });
+      }],
       ['GET', /^\/v1\/apps$/, async () => (await rack.store.listApps()).map((a) => ({ ...a, urls: rack.urls(a.name) }))],
       ['POST', /^\/v1\/apps$/, async (_m, req) => {
         const body = (await readJson(req)) as { name?: string };
