@@ -1,5 +1,6 @@
 /** Loopback ports for the local rack's processes, servers and listeners. */
 import { createServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { SlipwayError } from '../errors';
 
 export const LOOPBACK = '127.0.0.1';
@@ -26,4 +27,15 @@ export async function freePort(preferred?: number): Promise<number> {
     if (port !== undefined) return port;
   }
   throw new SlipwayError('no free loopback port', 'NO_FREE_PORT');
+}
+
+/** Join two connections both ways; when either fails or ends badly, both close. */
+export function splice(a: Duplex, b: Duplex): void {
+  a.pipe(b).pipe(a);
+  const close = (): void => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', close);
+  b.on('error', close);
 }

@@ -4,6 +4,7 @@
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,10 @@ const server = http.createServer(async (req, res) => {
     return res.end('peer says ' + answer);
   }
   res.end(process.env.SERVICE + ' ' + process.env.RELEASE + ' ' + (process.env.GREETING || ''));
+});
+server.on('upgrade', (req, socket) => {
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+  socket.pipe(socket);
 });
 server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -122,6 +127,20 @@ describe('local runtime (real processes, real HTTP)', () => {
     expect(internal.body).toContain('api.shop.convox.local:4000');
     expect((await get('/', 'nothing.shop.localhost')).status).toBe(404);
     expect(await runtime.probe('shop', 'R1', 'web')).toEqual({ ok: true, detail: 'HTTP 200' });
+  });
+
+  it('passes protocol upgrades (WebSockets) through the router as a byte stream', async () => {
+    const socket = connect({ host: '127.0.0.1', port: router.port });
+    socket.setEncoding('utf8');
+    let received = '';
+    socket.on('data', (c: string) => (received += c));
+    socket.write('GET /ws HTTP/1.1\r\nHost: web.shop.localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    await until(() => received.includes('\r\n\r\n'));
+    expect(received).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
+    received = '';
+    socket.write('ping');
+    await until(() => received === 'ping');
+    socket.destroy();
   });
 
   it('replaces a release with a rolling update: the service answers throughout and the old processes go', async () => {

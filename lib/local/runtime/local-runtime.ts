@@ -18,7 +18,7 @@ import type { ReleaseId } from '../../pipeline/domain/ids';
 import type { ApplyRequest, JobRequest, JobState, RolloutState, Runtime, ServiceRollout } from '../../pipeline/ports/runtime';
 import type { LocalImage } from '../image';
 import { hostPath, readLocalImage } from '../image';
-import { freePort } from '../loopback';
+import { freePort, LOOPBACK, splice } from '../loopback';
 import { shellWords } from './shell-words';
 import { signalGroup, SupervisedProcess } from './supervised-process';
 
@@ -348,14 +348,7 @@ export class LocalRuntime implements Runtime {
         socket.destroy();
         return;
       }
-      const upstream = connect({ host: '127.0.0.1', port: backend });
-      socket.pipe(upstream).pipe(socket);
-      const close = (): void => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on('error', close);
-      upstream.on('error', close);
+      splice(socket, connect({ host: LOOPBACK, port: backend }));
     });
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ host: '127.0.0.1', port }, resolve));
     state.internal.set(service, { port, server });

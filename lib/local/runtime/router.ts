@@ -9,6 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Service } from '../../manifest';
+import { LOOPBACK, splice } from '../loopback';
 
 export interface RoutedApps {
   appNames(): string[];
@@ -93,18 +94,14 @@ export class LocalRouter {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
-    const upstream = connect({ host: '127.0.0.1', port }, () => {
+    const upstream = connect({ host: LOOPBACK, port }, () => {
       const headers = Object.entries(forwarded(req)).map(([k, v]) => `${k}: ${String(v)}`);
       upstream.write(`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
       upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
+      splice(socket, upstream);
     });
-    const close = (): void => {
-      socket.destroy();
-      upstream.destroy();
-    };
-    upstream.on('error', close);
-    socket.on('error', close);
+    // Until it connects, a failure of the upstream only needs the client's connection closed.
+    upstream.once('error', () => socket.destroy());
   }
 }
 
