@@ -41,10 +41,10 @@ export function formatEvent(event: SlipwayEvent): string {
  * Run the rack in this process until SIGINT/SIGTERM or `rack stop`. Stopping ends every process
  * and server the rack started, so nothing is left behind.
  */
-export async function runRack(io: CliIO, options: Omit<LocalRackOptions, 'onLog' | 'onEvent' | 'onBuildOutput'> & { quietLogs?: boolean }): Promise<RunningRack> {
+export async function runRack(io: CliIO, options: Omit<LocalRackOptions, 'onLog' | 'onEvent' | 'onBuildOutput'>): Promise<RunningRack> {
   const rack = await LocalRack.start({
     ...options,
-    onLog: (line) => void (options.quietLogs ? undefined : io.stdout.write(`${formatLog(line)}\n`)),
+    onLog: (line) => void io.stdout.write(`${formatLog(line)}\n`),
     onEvent: (event) => void io.stdout.write(`${formatEvent(event)}\n`),
     onBuildOutput: (line) => void io.stdout.write(`${clock(new Date().toISOString())} ${line.app} build ${line.services.join('+')} ${line.text}\n`),
   });
