@@ -2,6 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
 import { RackStack } from '../../lib/aws/rack-stack';
 
 function template(): Template {
@@ -34,5 +35,24 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
   it('keeps the buckets when the stack is deleted', () => {
     const buckets = template().findResources('AWS::S3::Bucket');
     expect(Object.values(buckets).map((b) => (b as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
+  });
+
+  it('keeps the rack\u2019s records in one DynamoDB table with the layout the adapter writes, point-in-time recovery on, sealed with the rack\u2019s key', () => {
+    const t = template();
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: recordTableSchema.KeySchema,
+        AttributeDefinitions: recordTableSchema.AttributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() }),
+        DeletionProtectionEnabled: true,
+      },
+    });
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ EnableKeyRotation: true }) });
+    t.hasResourceProperties('AWS::Events::EventBus', { Name: 'slipway-test' });
+    t.hasOutput('TableName', {});
+    t.hasOutput('EventBusName', {});
   });
 });
