@@ -1,6 +1,10 @@
 /** The rack's CloudFormation, checked by synthesis (no AWS account is reachable here). */
-import { App } from 'aws-cdk-lib';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
 import { RackStack } from '../../lib/aws/rack-stack';
@@ -54,5 +58,14 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
     t.hasResourceProperties('AWS::Events::EventBus', { Name: 'slipway-test' });
     t.hasOutput('TableName', {});
     t.hasOutput('EventBusName', {});
+  });
+
+  it('passes cdk-nag\u2019s AWS Solutions checks with no unacknowledged finding', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'slipway-nag-'));
+    const app = new App({ outdir, context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
+    new RackStack(app, 'Rack', { rackName: 'test' });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // A finding makes synthesis throw, with the report written next to the template.
+    expect(() => app.synth()).not.toThrow();
   });
 });
