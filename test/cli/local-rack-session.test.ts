@@ -4,11 +4,11 @@
  * fails, roll back from the Rollback machine, kill the rack mid-deploy and start it again, stop.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
+import { getVia } from '../support/router-get';
 import type { RackEndpoint } from '../../lib/local/rack/api-server';
 import { processAlive } from '../../lib/local/rack/client';
 
@@ -54,15 +54,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
   writeFileSync(join(appDir, 'worker', 'worker.js'), `console.log('worker ${options.worker ?? 'w1'} up'); setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));\n`);
 }
 
-const get = (path = '/'): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port: endpoint.routerPort, path, headers: { host: 'web.shop.localhost' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
+const get = (path = '/'): Promise<{ status: number; body: string }> => getVia(endpoint.routerPort, 'web.shop.localhost', path);
 
 const readEndpoint = (): RackEndpoint => JSON.parse(readFileSync(join(stateDir, 'rack.json'), 'utf8')) as RackEndpoint;
 const alive = processAlive;

@@ -7,25 +7,15 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resourceBase } from '../../lib/local/rack/local-rack';
 import { REPO_ROOT } from '../support/paths';
+import { getVia } from '../support/router-get';
 
-/** A GET through the router; `*.localhost` resolves to loopback, but the test sends the Host header itself. */
-const get = (url: string, path = '/'): Promise<{ status: number; body: string }> => {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, headers: { host: hostname } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-};
+/** `*.localhost` resolves to loopback, but the test sends the Host header itself. */
+const get = (url: string, path = '/'): Promise<{ status: number; body: string }> => getVia(Number(new URL(url).port), new URL(url).hostname, path);
 
 /** Every process whose command line mentions the folder. */
 function processesUsing(folder: string): string[] {

@@ -10,18 +10,11 @@ import { readLocalImage } from '../../lib/local/image';
 import { hashBuildContext } from '../../lib/pipeline/build/context';
 import { newBuildId } from '../../lib/pipeline/domain/ids';
 import type { BuildRequest, BuildState } from '../../lib/pipeline/ports/runtime';
+import { fileTrees } from '../support/file-tree';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-local-builder-'));
-let n = 0;
 
-function bundle(files: Record<string, string>): string {
-  const dir = join(root, `bundle-${n++}`);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const bundle = fileTrees('slipway-local-builder-bundles-');
 
 async function request(dir: string, args: string[] = [], app = 'demo'): Promise<BuildRequest> {
   const settings = { path: '.', manifest: 'Dockerfile', args };

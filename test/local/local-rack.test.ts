@@ -5,13 +5,13 @@
  * back automatically), a console rollback, and its timer.
  */
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
 import type { SlipwayEvent } from '../../lib/pipeline/events';
 import { LocalRack } from '../../lib/local/rack/local-rack';
+import { getVia } from '../support/router-get';
 
 const MANIFEST = `
 services:
@@ -80,15 +80,7 @@ let rack: LocalRack;
 let now = Date.UTC(2026, 10, 28, 12, 1);
 const events: SlipwayEvent[] = [];
 
-const get = (host: string, path = '/'): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port: rack.router.port, path, headers: { host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
+const get = (host: string, path = '/'): Promise<{ status: number; body: string }> => getVia(rack.router.port, host, path);
 
 async function deploy(version: string, healthy = true) {
   const since = events.length;

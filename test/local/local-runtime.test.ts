@@ -3,7 +3,6 @@
  * the router and the internal names, one-off jobs, and a clean stop.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { LocalRuntime, rollingBounds } from '../../lib/local/runtime/local-runti
 import { LocalRouter } from '../../lib/local/runtime/router';
 import { shellWords } from '../../lib/local/runtime/shell-words';
 import { until } from '../support/local-pipeline';
+import { getVia } from '../support/router-get';
 
 const SERVER = `
 const http = require('node:http');
@@ -89,15 +89,7 @@ async function rollout(release: string): Promise<Awaited<ReturnType<LocalRuntime
   return status;
 }
 
-/** A GET through the router with a Host header (fetch does not let a caller set Host). */
-const get = (path: string, host: string): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: router.port, path, headers: { host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject).end();
-  });
+const get = (path: string, host: string): Promise<{ status: number; body: string }> => getVia(router.port, host, path);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-runtime-'));

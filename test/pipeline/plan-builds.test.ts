@@ -1,5 +1,5 @@
 /** Planning builds over real folders: shared contexts build once, unchanged contexts are reused, .dockerignore counts. */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,18 +10,11 @@ import { DockerIgnore } from '../../lib/pipeline/build/dockerignore';
 import { newBuildId } from '../../lib/pipeline/domain/ids';
 import { planBuilds } from '../../lib/pipeline/steps/plan-builds';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
+import { fileTrees } from '../support/file-tree';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
-let n = 0;
 
-function bundle(files: Record<string, string>): string {
-  const dir = join(root, `bundle-${n++}`);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const bundle = fileTrees('slipway-plan-bundles-');
 
 const MANIFEST = `services:
   web:
@@ -39,7 +32,7 @@ const MANIFEST = `services:
 const APP = { 'convox.yml': MANIFEST, Dockerfile: 'FROM node:20\nCOPY . .\n', 'server.js': 'v1', '.dockerignore': 'node_modules\n*.log\n!keep.log\n', 'notifications/Dockerfile': 'FROM node:20\n', 'notifications/index.js': 'n1' };
 
 async function store(): Promise<ReleaseStore> {
-  const s = new ReleaseStore(new FileRecordTable(join(root, `store-${n++}`)));
+  const s = new ReleaseStore(new FileRecordTable(mkdtempSync(join(root, 'store-'))));
   await s.createApp('shop');
   return s;
 }

@@ -17,7 +17,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
-import { loadManifest } from '../../manifest';
 import { deployExecutionName } from '../../pipeline/bundle/key';
 import type { ReleaseId } from '../../pipeline/domain/ids';
 import { APP_NAME } from '../../pipeline/domain/model';
@@ -277,8 +276,7 @@ export class LocalRack {
   }
 
   private async bringUp(app: string, release: ReleaseId): Promise<void> {
-    const { release: r, text, images, env } = await loadRelease(this.context, app, release);
-    const { manifest } = loadManifest(text, { env });
+    const { release: r, manifest, text, images, env } = await loadRelease(this.context, app, release);
     for (let tries = 0; tries < 600; tries++) {
       if ((await this.resources.ensure(app, manifest.resources, env)).ready) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
