@@ -81,3 +81,12 @@ export const SLIPWAY_LABELS = {
 export function namespaceOf(rack: string, app: string): string {
   return `${rack}-${app}`;
 }
+
+/**
+ * The Secret that keeps a containerised resource's credentials (keys `user`, `password`,
+ * `database`): the runtime reads it back before every render, so a redeploy never changes a
+ * password; only a resource that has none yet gets new ones.
+ */
+export function resourceSecretName(resource: string): string {
+  return `resource-${resource}-credentials`;
+}
