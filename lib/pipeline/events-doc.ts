@@ -28,7 +28,7 @@ const EXAMPLES: Record<EventType, EventDetail> = {
   'Rollout Failed': { app: 'shop', release: R, service: 'web', execution: EXECUTION, durationMs: 95_000, reason: 'crash loop: web exited with code 1 three times; last lines: Error: Cannot find module \'express\'' },
   'Health Gate Passed': { app: 'shop', release: R, execution: EXECUTION, durationMs: 61_000, counts: { services: 2 } },
   'Health Gate Failed': { app: 'shop', release: R, service: 'web', execution: EXECUTION, reason: 'GET /health answered 503 five times in a row' },
-  'Deployment Succeeded': { app: 'shop', release: R, previousRelease: PREVIOUS, build: B, execution: EXECUTION, durationMs: 241_800 },
+  'Deployment Succeeded': { app: 'shop', release: R, previousRelease: PREVIOUS, build: B, services: ['web'], execution: EXECUTION, durationMs: 241_800 },
   'Deployment Failed': { app: 'shop', execution: EXECUTION, bundle: BUNDLE, reason: 'build BKQWERTYUIO failed' },
   'Deployment Rolled Back': { app: 'shop', release: R, previousRelease: PREVIOUS, execution: EXECUTION, reason: 'Health Gate Failed: web: GET /health answered 503 five times in a row' },
   'Rollback Started': { app: 'shop', release: PREVIOUS, execution: 'rollback-shop-1b2c' },

@@ -19,6 +19,8 @@ export interface EventDetail {
   /** The release that served before (for promotions and rollbacks). */
   readonly previousRelease?: ReleaseId;
   readonly service?: string;
+  /** The services a promoted release gave a new image (Deployment Succeeded). */
+  readonly services?: readonly string[];
   readonly timer?: string;
   readonly resource?: string;
   /** The state machine execution this event belongs to. */

@@ -9,6 +9,9 @@ import { APP_NAME } from '../domain/model';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** Every bundle key starts with this; the AWS rack's trigger rule matches on it. */
+export const BUNDLE_PREFIX = 'apps/';
+
 export class BundleKeyError extends SlipwayError {
   constructor(key: string, why: string) {
     super(`${JSON.stringify(key)} is not a bundle key (apps/<app>/bundles/<name>): ${why}`, 'BUNDLE_KEY_INVALID', { key });

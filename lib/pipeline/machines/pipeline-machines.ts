@@ -29,6 +29,8 @@ export interface PipelineMachinesProps {
   /** Defaults of console rollbacks and timer runs (their polling), which have no upload to carry them. */
   readonly deployDefaults: DeployConfig;
   readonly cleanup: CleanupConfig;
+  /** The machines' names in the account (default: CloudFormation picks them). */
+  readonly machineName?: (machine: MachineName) => string;
   /** Settings every machine shares (logging, tracing) on AWS. */
   readonly machineProps?: Omit<StateMachineProps, 'definitionBody' | 'definition'>;
 }
@@ -46,7 +48,7 @@ export class PipelineMachines extends Construct {
       Cleanup: cleanupDefinition(this, fn, props.cleanup),
     };
     this.machines = Object.fromEntries(
-      MACHINE_NAMES.map((name) => [name, new StateMachine(this, name, { ...props.machineProps, definitionBody: DefinitionBody.fromChainable(definitions[name]) })]),
+      MACHINE_NAMES.map((name) => [name, new StateMachine(this, name, { ...props.machineProps, ...(props.machineName ? { stateMachineName: props.machineName(name) } : {}), definitionBody: DefinitionBody.fromChainable(definitions[name]) })]),
     ) as Record<MachineName, StateMachine>;
   }
 }

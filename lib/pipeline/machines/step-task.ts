@@ -5,9 +5,10 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { JsonPath, TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
+import { JitterType, JsonPath, TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import type { StepErrorName } from './step-errors';
 
 export interface StepTaskProps {
   readonly step: string;
@@ -24,7 +25,7 @@ export interface StepTaskProps {
 export function stepTask(scope: Construct, id: string, props: StepTaskProps): LambdaInvoke {
   const input = props.input ?? '$';
   const payload = typeof input === 'string' ? { step: props.step, input: JsonPath.objectAt(input) } : { step: props.step, input };
-  return new LambdaInvoke(scope, id, {
+  const task = new LambdaInvoke(scope, id, {
     lambdaFunction: props.fn,
     payload: TaskInput.fromObject(payload),
     payloadResponseOnly: true,
@@ -33,4 +34,9 @@ export function stepTask(scope: Construct, id: string, props: StepTaskProps): La
     ...(props.comment ? { comment: props.comment } : {}),
     taskTimeout: Timeout.duration(props.timeout ?? Duration.minutes(5)),
   });
+  // Steps are safe to run again (they poll, or compare-and-set), so a throttled or failing AWS
+  // service or cluster costs a retry rather than a failed deploy.
+  const transient: StepErrorName = 'StepTransient';
+  task.addRetry({ errors: [transient], interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2, jitterStrategy: JitterType.FULL });
+  return task;
 }

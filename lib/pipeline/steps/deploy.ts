@@ -22,6 +22,8 @@ import type { BundleStore, ObjectCreatedEvent } from '../ports/bundle-store';
 import type { AlarmMonitor, Builder, EnvStore, Provisioner, Runtime, Scheduler } from '../ports/runtime';
 import type { Clock, Lease, ReleaseStore } from '../stores/release-store';
 import { LockLostError } from '../stores/release-store';
+import type { CaughtFailure } from './failure';
+import { failureMessage } from './failure';
 import type { BuildPlan, BuildUnit } from './plan-builds';
 import { planBuilds } from './plan-builds';
 
@@ -77,7 +79,7 @@ export interface DeployState {
   readonly provision?: { readonly ready: boolean; readonly waitingOn: readonly string[] };
   readonly rollout?: { readonly startedAt: number; readonly state?: 'progressing' | 'complete' | 'failed'; readonly reason?: string };
   readonly gate?: { readonly status: 'baking' | 'passed' | 'failed'; readonly startedAt: number; readonly restarts: Readonly<Record<string, number>>; readonly reason?: string };
-  readonly failure?: { readonly Error: string; readonly Cause: string };
+  readonly failure?: CaughtFailure;
 }
 
 /** Errors the machine routes on; the name is the ASL error name. */
@@ -402,6 +404,21 @@ export async function healthGate(state: DeployState, ctx: DeployContext): Promis
   return { ...started, status: 'passed' };
 }
 
+/**
+ * The services a promotion gave a new image: every one on a first release, else those whose image
+ * differs from the previous release's (what "deploys per service" counts).
+ */
+async function changedServices(ctx: DeployContext, app: string, release: ReleaseId, previous: ReleaseId | undefined): Promise<string[]> {
+  const imagesOf = async (id: ReleaseId): Promise<ServiceImage[]> => {
+    const r = await ctx.store.getRelease(app, id);
+    const build = r ? await ctx.store.getBuild(app, r.build) : undefined;
+    return build ? [...build.images] : [];
+  };
+  const current = await imagesOf(release);
+  const before = new Map((previous ? await imagesOf(previous) : []).map((i) => [i.service, i.image]));
+  return current.filter((i) => before.get(i.service) !== i.image).map((i) => i.service).sort();
+}
+
 /** Make the new release the app's current one, bring its timers' schedules in line, and let the next deploy go. */
 export async function promote(state: DeployState, ctx: DeployContext): Promise<{ promoted: ReleaseId }> {
   const release = state.release;
@@ -413,9 +430,11 @@ export async function promote(state: DeployState, ctx: DeployContext): Promise<{
     throw e;
   }
   await reconcileTimers(ctx, app(state), release.id);
+  const services = await changedServices(ctx, app(state), release.id, release.previous);
   await emit(ctx, 'Deployment Succeeded', state, {
     release: release.id,
     ...(release.previous ? { previousRelease: release.previous } : {}),
+    services,
     ...(state.build ? { build: state.build.id } : {}),
     ...(state.rollout ? { durationMs: ctx.clock.now() - state.rollout.startedAt } : {}),
   });
@@ -429,7 +448,7 @@ export async function promote(state: DeployState, ctx: DeployContext): Promise<{
  */
 export async function rollBack(state: DeployState, ctx: DeployContext): Promise<{ rolledBackTo?: ReleaseId; skipped?: boolean }> {
   const name = app(state);
-  const reason = state.rollout?.state === 'failed' ? (state.rollout.reason ?? 'the rollout failed') : (state.gate?.reason ?? state.failure?.Cause ?? 'the deploy failed');
+  const reason = state.rollout?.state === 'failed' ? (state.rollout.reason ?? 'the rollout failed') : (state.gate?.reason ?? failureMessage(state.failure) ?? 'the deploy failed');
   const release = state.release;
   if (!state.deploy?.autoRollback) {
     await emit(ctx, 'Deployment Failed', state, { ...(release ? { release: release.id } : {}), reason: `${reason}; automatic rollback is off for this upload, so the failed release stays applied` }, await secretsOf(ctx, state));
@@ -449,10 +468,11 @@ export async function rollBack(state: DeployState, ctx: DeployContext): Promise<
 /** A deploy that failed before its rollout: nothing changed; say why and let the next deploy go. */
 export async function deployFailed(state: DeployState, ctx: DeployContext): Promise<{ failed: true }> {
   const error = state.failure;
+  const message = failureMessage(error) ?? 'failed';
   if (error && error.Error !== 'BundleRejected' && error.Error !== 'BuildFailed' && error.Error !== 'ProvisionFailed') {
-    await emit(ctx, 'Deployment Failed', state, { reason: error.Cause }, await secretsOf(ctx, state));
+    await emit(ctx, 'Deployment Failed', state, { reason: message }, await secretsOf(ctx, state));
   }
-  if (state.build) await ctx.store.updateBuild(app(state), state.build.id, (b) => ({ ...b, status: 'failed', reason: error?.Cause ?? 'failed' })).catch(() => undefined);
+  if (state.build) await ctx.store.updateBuild(app(state), state.build.id, (b) => ({ ...b, status: 'failed', reason: message })).catch(() => undefined);
   await finish(state, ctx);
   return { failed: true };
 }

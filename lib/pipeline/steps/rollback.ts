@@ -11,6 +11,8 @@ import { newReleaseId, RELEASE_ID } from '../domain/ids';
 import { describeRelease } from '../domain/model';
 import type { DeployConfig, DeployContext, DeployState } from './deploy';
 import { apply, healthGate, loadRelease, reconcileTimers, rolloutStatus } from './deploy';
+import type { CaughtFailure } from './failure';
+import { failureMessage } from './failure';
 
 export interface RollbackRequest {
   readonly app: string;
@@ -80,8 +82,8 @@ export async function finishRollback(state: RollbackState, ctx: DeployContext): 
 }
 
 /** A failed rollback puts back what served before it, says why, and lets go of the lock. */
-export async function rollbackFailed(state: RollbackState & { failure?: { Error: string; Cause: string } }, ctx: DeployContext): Promise<{ failed: true }> {
-  const reason = state.rollout?.state === 'failed' ? state.rollout.reason : state.gate?.status === 'failed' ? state.gate.reason : state.failure?.Cause;
+export async function rollbackFailed(state: RollbackState & { failure?: CaughtFailure }, ctx: DeployContext): Promise<{ failed: true }> {
+  const reason = state.rollout?.state === 'failed' ? state.rollout.reason : state.gate?.status === 'failed' ? state.gate.reason : failureMessage(state.failure);
   const previous = state.release?.previous;
   if (state.rollout && previous) {
     const { release: r, text, images, env } = await loadRelease(ctx, state.request.app, previous);
