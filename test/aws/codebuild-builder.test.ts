@@ -1,10 +1,10 @@
 /** The CodeBuild builder against mocked AWS clients (no AWS account is reachable here). */
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import type { Build, StartBuildCommandInput } from '@aws-sdk/client-codebuild';
-import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, PutLifecyclePolicyCommand, RepositoryAlreadyExistsException, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CodeBuildBuilder } from '../../lib/aws/adapters/codebuild-builder';
+import { CodeBuildBuilder, REPOSITORY_LIFECYCLE_POLICY } from '../../lib/aws/adapters/codebuild-builder';
 import type { CodeBuildBuilderOptions } from '../../lib/aws/adapters/codebuild-builder';
 import { buildspecYaml } from '../../lib/aws/build/buildspec';
 import { SlipwayError } from '../../lib/errors';
@@ -158,6 +158,38 @@ describe('CodeBuildBuilder.start (CodeBuild, ECR: aws-sdk-client-mock)', () => {
   it('fails with a typed error when CodeBuild names no build', async () => {
     codebuild.on(StartBuildCommand).resolves({});
     await expect(builder().start(request())).rejects.toMatchObject({ code: 'BUILD_START_FAILED' });
+  });
+});
+
+describe('CodeBuildBuilder app repositories (ECR: aws-sdk-client-mock)', () => {
+  const notFound = () => new RepositoryNotFoundException({ message: 'not found', $metadata: {} });
+
+  it('creates a missing repository before the first build, scanned on push, with the lifecycle policy, and asks once per function instance', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(notFound());
+    const b = builder();
+    await b.start(request());
+    await b.start(request());
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
+    expect(ecr.commandCalls(CreateRepositoryCommand)[0]?.args[0].input).toMatchObject({
+      repositoryName: 'slipway/demo',
+      imageScanningConfiguration: { scanOnPush: true },
+      imageTagMutability: 'MUTABLE',
+    });
+    const policy = ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input;
+    expect(policy).toEqual({ repositoryName: 'slipway/demo', lifecyclePolicyText: REPOSITORY_LIFECYCLE_POLICY });
+    expect(JSON.parse(REPOSITORY_LIFECYCLE_POLICY).rules[0].selection.tagStatus).toBe('untagged');
+  });
+
+  it('takes a repository another unit created a moment earlier as created', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(notFound());
+    ecr.on(CreateRepositoryCommand).rejects(new RepositoryAlreadyExistsException({ message: 'exists', $metadata: {} }));
+    await expect(builder().start(request())).resolves.toMatchObject({ ref: expect.any(String) });
+  });
+
+  it('does not start a build when ECR fails otherwise', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(new Error('AccessDenied'));
+    await expect(builder().start(request())).rejects.toThrow('AccessDenied');
+    expect(codebuild.commandCalls(StartBuildCommand)).toHaveLength(0);
   });
 });
 

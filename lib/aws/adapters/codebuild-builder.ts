@@ -17,7 +17,7 @@
  */
 import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import type { Build, CodeBuildClient, EnvironmentVariable } from '@aws-sdk/client-codebuild';
-import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, CreateRepositoryCommand, DescribeRepositoriesCommand, PutLifecyclePolicyCommand, RepositoryAlreadyExistsException, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import type { ECRClient, ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr';
 import { SlipwayError } from '../../errors';
 import { parseBundleKey } from '../../pipeline/bundle/key';
@@ -73,8 +73,19 @@ const DELETE_BATCH = 100;
 const RUNNING = new Set(['IN_PROGRESS', undefined]);
 const ENDED_BADLY = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED']);
 
+/**
+ * An app repository's lifecycle: untagged images (left behind when a cache or context tag moves
+ * on) go after two weeks. Tagged images are the releases' and are deleted by the rack's cleanup,
+ * which knows which ones a release still uses.
+ */
+export const REPOSITORY_LIFECYCLE_POLICY = JSON.stringify({
+  rules: [{ rulePriority: 1, description: 'untagged images left by moved cache and context tags', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } }],
+});
+
 export class CodeBuildBuilder implements Builder {
   private readonly buildspec: string;
+  /** Repositories known to exist, so that only an app's first build in a function instance asks. */
+  private readonly repositories = new Set<string>();
 
   constructor(
     private readonly clients: CodeBuildBuilderClients,
@@ -113,6 +124,7 @@ export class CodeBuildBuilder implements Builder {
     ];
     const args = this.buildArgs(app, unit.args);
     variables.push(plain(BUILD_ENV.buildArgs, [...args.keys()].join(' ')), ...args.values());
+    await this.ensureRepository(app);
 
     const output = await this.clients.codebuild.send(
       new StartBuildCommand({
@@ -164,6 +176,36 @@ export class CodeBuildBuilder implements Builder {
       failures.push(...(output.failures ?? []).filter((f) => f.failureCode !== 'ImageNotFound'));
     }
     if (failures.length > 0) throw new ImageDeleteError(app, failures);
+  }
+
+  /**
+   * The app's repository, created on its first build: apps come and go without a stack update.
+   * Scanned on push; tags are mutable because the context and cache tags move from build to build.
+   */
+  private async ensureRepository(app: string): Promise<void> {
+    const repositoryName = this.options.repositoryName(app);
+    if (this.repositories.has(repositoryName)) return;
+    try {
+      await this.clients.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }));
+    } catch (e) {
+      if (!(e instanceof RepositoryNotFoundException)) throw e;
+      try {
+        await this.clients.ecr.send(
+          new CreateRepositoryCommand({
+            repositoryName,
+            imageScanningConfiguration: { scanOnPush: true },
+            imageTagMutability: 'MUTABLE',
+            encryptionConfiguration: { encryptionType: 'AES256' },
+            tags: [{ Key: 'slipway:app', Value: app }],
+          }),
+        );
+      } catch (created) {
+        // Another unit of the same deploy created it first.
+        if (!(created instanceof RepositoryAlreadyExistsException)) throw created;
+      }
+      await this.clients.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: REPOSITORY_LIFECYCLE_POLICY }));
+    }
+    this.repositories.add(repositoryName);
   }
 
   /** Build arg variables by arg name (the last setting of a name wins, as with docker). */
