@@ -177,13 +177,13 @@ describe('CodeBuildBuilder app repositories (ECR: aws-sdk-client-mock)', () => {
     });
     const policy = ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input;
     expect(policy).toEqual({ repositoryName: 'slipway/demo', lifecyclePolicyText: REPOSITORY_LIFECYCLE_POLICY });
-    expect(JSON.parse(REPOSITORY_LIFECYCLE_POLICY).rules[0].selection.tagStatus).toBe('untagged');
+    expect((JSON.parse(REPOSITORY_LIFECYCLE_POLICY) as { rules: { selection: { tagStatus: string } }[] }).rules[0]?.selection.tagStatus).toBe('untagged');
   });
 
   it('takes a repository another unit created a moment earlier as created', async () => {
     ecr.on(DescribeRepositoriesCommand).rejects(notFound());
     ecr.on(CreateRepositoryCommand).rejects(new RepositoryAlreadyExistsException({ message: 'exists', $metadata: {} }));
-    await expect(builder().start(request())).resolves.toMatchObject({ ref: expect.any(String) });
+    expect((await builder().start(request())).ref).toMatch(/^slipway-rack-build:/);
   });
 
   it('does not start a build when ECR fails otherwise', async () => {
