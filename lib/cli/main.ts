@@ -10,6 +10,7 @@ import { defaultStateDir } from '../local/rack/client';
 const appCommands = () => import('./commands/apps');
 const rackCommands = () => import('./commands/rack');
 const start = () => import('./commands/start');
+const render = () => import('./commands/render');
 import type { CliIO } from './io';
 import { CommandFailed, processIO } from './io';
 
@@ -84,6 +85,24 @@ export function buildProgram(io: CliIO): Command {
     .action(() => {
       io.stdout.write(readFileSync(new URL('../../schema/convox.schema.json', import.meta.url), 'utf8'));
     });
+
+  manifestOptions(program.command('render'))
+    .option('--app <name>', 'the app name (default: the manifest\u2019s folder name)')
+    .option('--release <id>', 'the release id to render (default: a placeholder)')
+    .option('--rack <name>', 'the rack name (namespaces are <rack>-<app>)')
+    .option('--show-secrets', 'print Secret values instead of masking them')
+    .description('print the Kubernetes objects a deploy of a convox.yml would apply (YAML)')
+    .action(async (opts: ManifestOptions & { app?: string; release?: string; rack?: string; showSecrets?: boolean }) =>
+      (await render()).renderCommand(io, {
+        file: opts.file ?? opts.manifest ?? 'convox.yml',
+        env: opts.env,
+        envFile: opts.envFile,
+        ...(opts.app !== undefined ? { app: opts.app } : {}),
+        ...(opts.release !== undefined ? { release: opts.release } : {}),
+        ...(opts.rack !== undefined ? { rack: opts.rack } : {}),
+        showSecrets: opts.showSecrets ?? false,
+      }),
+    );
 
   program
     .command('start')
