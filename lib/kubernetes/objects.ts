@@ -76,6 +76,8 @@ export const SLIPWAY_LABELS = {
   release: 'slipway.dev/release',
   resource: 'slipway.dev/resource',
   timer: 'slipway.dev/timer',
+  /** `service`, `job` or `resource`: a timer's Job pods carry their service's label, and must not count as its processes. */
+  type: 'slipway.dev/type',
 } as const;
 
 export function namespaceOf(rack: string, app: string): string {

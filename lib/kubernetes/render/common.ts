@@ -17,7 +17,7 @@ export class RenderError extends SlipwayError {
  * What kind of process a pod is. Selectors of Services and workloads include it, so a timer's or
  * a one-off run's pods (which carry their service's label too) never receive a service's traffic.
  */
-export const PROCESS_TYPE_LABEL = 'slipway.dev/type';
+export const PROCESS_TYPE_LABEL = SLIPWAY_LABELS.type;
 export type ProcessType = 'service' | 'job' | 'resource';
 
 export interface LabelScope {

@@ -1,0 +1,113 @@
+/**
+ * Access to an EKS cluster's Kubernetes API for the rack: the endpoint and CA come from EKS
+ * DescribeCluster (asked once per cluster: they do not change while the cluster lives), and the
+ * bearer token is an `eksToken`, made again before EKS stops accepting it. Each token gets its
+ * own KubeConfig, so the Kubernetes client, which takes a KubeConfig source, picks the new one
+ * up on its next call.
+ */
+import type { EKSClient } from '@aws-sdk/client-eks';
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import { KubeConfig } from '@kubernetes/client-node';
+import { SlipwayError } from '../../errors';
+import { ClientNodeKubernetesApi } from '../../kubernetes/api/client-node-api';
+import type { KubernetesApi } from '../../kubernetes/api/kubernetes-api';
+import type { AwsCredentials } from './eks-token';
+import { eksToken } from './eks-token';
+
+/** Tokens are good for 15 minutes; a new one is made after 10, so none is used near its end. */
+export const TOKEN_REFRESH_AFTER_MS = 10 * 60 * 1000;
+
+export interface ClusterEndpoint {
+  readonly server: string;
+  /** The cluster's CA certificate, base64 (as a kubeconfig's certificate-authority-data). */
+  readonly caData: string;
+}
+
+export interface EksClusterAccessOptions {
+  readonly eks: EKSClient;
+  /** The cluster's region: the token is signed for that region's STS endpoint. */
+  readonly region: string;
+  readonly credentials: AwsCredentials;
+  readonly clock?: { now(): number };
+  readonly refreshAfterMs?: number;
+}
+
+export class EksAccessError extends SlipwayError {
+  constructor(message: string, context: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, 'EKS_ACCESS', context, options);
+  }
+}
+
+export class EksClusterAccess {
+  private readonly endpoints = new Map<string, Promise<ClusterEndpoint>>();
+  private readonly configs = new Map<string, Promise<{ readonly config: KubeConfig; readonly madeAt: number }>>();
+
+  constructor(private readonly options: EksClusterAccessOptions) {}
+
+  private now(): number {
+    return this.options.clock?.now() ?? Date.now();
+  }
+
+  /** The cluster's API endpoint and CA; DescribeCluster is called once per cluster (again only after a failure). */
+  endpoint(cluster: string): Promise<ClusterEndpoint> {
+    let found = this.endpoints.get(cluster);
+    if (!found) {
+      found = this.describe(cluster);
+      found.catch(() => this.endpoints.delete(cluster));
+      this.endpoints.set(cluster, found);
+    }
+    return found;
+  }
+
+  /** A KubeConfig for the cluster with a token that EKS accepts for at least five more minutes. */
+  async kubeConfig(cluster: string): Promise<KubeConfig> {
+    const current = this.configs.get(cluster);
+    if (current) {
+      const { config, madeAt } = await current;
+      if (this.now() - madeAt < (this.options.refreshAfterMs ?? TOKEN_REFRESH_AFTER_MS)) return config;
+      // Another caller may have started the renewal while this one waited.
+      if (this.configs.get(cluster) !== current) return this.kubeConfig(cluster);
+    }
+    const renewed = this.makeConfig(cluster);
+    renewed.catch(() => {
+      if (this.configs.get(cluster) === renewed) this.configs.delete(cluster);
+    });
+    this.configs.set(cluster, renewed);
+    return (await renewed).config;
+  }
+
+  /** The Kubernetes API of the cluster, renewing its token as it goes. */
+  kubernetesApi(cluster: string): KubernetesApi {
+    return new ClientNodeKubernetesApi(() => this.kubeConfig(cluster));
+  }
+
+  private async makeConfig(cluster: string): Promise<{ config: KubeConfig; madeAt: number }> {
+    const endpoint = await this.endpoint(cluster);
+    const madeAt = this.now();
+    const { token } = await eksToken({ cluster, region: this.options.region, credentials: this.options.credentials, now: new Date(madeAt) });
+    const config = new KubeConfig();
+    const user = `slipway@${cluster}`;
+    config.loadFromOptions({
+      clusters: [{ name: cluster, server: endpoint.server, caData: endpoint.caData, skipTLSVerify: false }],
+      users: [{ name: user, token }],
+      contexts: [{ name: cluster, cluster, user }],
+      currentContext: cluster,
+    });
+    return { config, madeAt };
+  }
+
+  private async describe(cluster: string): Promise<ClusterEndpoint> {
+    let described;
+    try {
+      described = (await this.options.eks.send(new DescribeClusterCommand({ name: cluster }))).cluster;
+    } catch (e) {
+      throw new EksAccessError(`cannot describe EKS cluster ${cluster} in ${this.options.region}: ${(e as Error).message}`, { cluster, region: this.options.region }, { cause: e });
+    }
+    const server = described?.endpoint;
+    const caData = described?.certificateAuthority?.data;
+    if (!server || !caData) {
+      throw new EksAccessError(`EKS cluster ${cluster} has no API endpoint yet (status ${described?.status ?? 'unknown'}): wait until it is ACTIVE`, { cluster, status: described?.status });
+    }
+    return { server, caData };
+  }
+}
