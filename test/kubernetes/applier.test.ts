@@ -1,15 +1,15 @@
 /**
- * The applier, through the real @kubernetes/client-node client against the Kubernetes API test
+ * The applier, through each adapter of the Kubernetes API port against the Kubernetes API test
  * double: dependency order, prune, replica counts that outlive a redeploy, conflicts.
  */
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClientNodeKubernetesApi } from '../../lib/kubernetes/api/client-node-api';
 import { ApplyConflictError, KubernetesNotFoundError } from '../../lib/kubernetes/api/kubernetes-api';
 import { KubernetesApplier, REPLICAS_HANDOVER_MANAGER } from '../../lib/kubernetes/apply';
 import type { KubernetesObject } from '../../lib/kubernetes/objects';
 import { SLIPWAY_LABELS } from '../../lib/kubernetes/objects';
 import { KubeApiTestDouble } from '../support/kube-api-double';
+import { KUBERNETES_API_ADAPTERS } from './kubernetes-api.contract';
 
 const NS = 'rack-shop';
 const scope = { app: 'shop', namespace: NS };
@@ -51,13 +51,13 @@ function autoscaler(name: string): KubernetesObject {
   };
 }
 
-describe('KubernetesApplier against the Kubernetes API test double', () => {
+describe.each(KUBERNETES_API_ADAPTERS)('KubernetesApplier through $adapter against the Kubernetes API test double', ({ connect }) => {
   let double: KubeApiTestDouble;
   let applier: KubernetesApplier;
 
   beforeEach(async () => {
     double = await KubeApiTestDouble.start();
-    applier = new KubernetesApplier(new ClientNodeKubernetesApi(double.kubeConfig()));
+    applier = new KubernetesApplier(connect(double));
   });
   afterEach(() => double.close());
 
@@ -126,7 +126,7 @@ describe('KubernetesApplier against the Kubernetes API test double', () => {
 
   it('keeps a replica count set by scale across a redeploy; without one, the manifest count applies', async () => {
     await applier.apply([namespace, deployment('web', { replicas: 2 }), deployment('worker', { replicas: 1 })], scope);
-    // `scale` through the real client: a merge patch by another field manager, which takes spec.replicas.
+    // `scale`, as kubectl does it through client-node: a merge patch by another field manager, which takes spec.replicas.
     const objects = KubernetesObjectApi.makeApiClient(double.kubeConfig());
     await objects.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { replicas: 5 } }, undefined, undefined, 'slipway-scale', undefined, PatchStrategy.MergePatch);
 
@@ -154,8 +154,8 @@ describe('KubernetesApplier against the Kubernetes API test double', () => {
     expect(imageOf('web')).toBe('registry/shop:web.B3');
 
     // Why the handover matters: a field dropped by its only owner falls back to its default.
-    await new ClientNodeKubernetesApi(double.kubeConfig()).apply(deployment('lonely', { replicas: 3 }));
-    await new ClientNodeKubernetesApi(double.kubeConfig()).apply(deployment('lonely'));
+    await connect(double).apply(deployment('lonely', { replicas: 3 }));
+    await connect(double).apply(deployment('lonely'));
     expect(replicasOf('lonely')).toBe(1);
   });
 
@@ -175,7 +175,7 @@ describe('KubernetesApplier against the Kubernetes API test double', () => {
     expect(conflict.message).toContain('"kubectl-edit"');
     expect(imageOf('web')).toBe('registry/shop:hotfix');
 
-    const forced = new KubernetesApplier(new ClientNodeKubernetesApi(double.kubeConfig()), { force: true });
+    const forced = new KubernetesApplier(connect(double), { force: true });
     await forced.apply([namespace, deployment('web', { replicas: 2, image: 'registry/shop:web.B2' })], scope);
     expect(imageOf('web')).toBe('registry/shop:web.B2');
   });

@@ -1,10 +1,9 @@
 /**
- * KubernetesRuntime and KubernetesProvisioner through the real @kubernetes/client-node client
+ * KubernetesRuntime and KubernetesProvisioner through each adapter of the Kubernetes API port
  * against the Kubernetes API test double. The render functions are small hand-written ones (the
  * real renderer has its own tests): these tests are about what the runtime does with objects.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClientNodeKubernetesApi } from '../../lib/kubernetes/api/client-node-api';
 import type { KubernetesRenderFunctions, ResourcesRenderInput } from '../../lib/kubernetes/kubernetes-runtime';
 import { KubernetesProvisioner, KubernetesRuntime } from '../../lib/kubernetes/kubernetes-runtime';
 import type { JobRenderInput, KubernetesObject, RenderInput, ResourceCredentials } from '../../lib/kubernetes/objects';
@@ -13,6 +12,7 @@ import { loadManifest } from '../../lib/manifest';
 import type { ReleaseId } from '../../lib/pipeline/domain/ids';
 import type { Release } from '../../lib/pipeline/domain/model';
 import { KubeApiTestDouble } from '../support/kube-api-double';
+import { KUBERNETES_API_ADAPTERS } from './kubernetes-api.contract';
 
 const RACK = { name: 'rack' };
 const NS = namespaceOf(RACK.name, 'shop');
@@ -124,7 +124,7 @@ function counter(): (size: number) => Buffer {
   return (size) => Buffer.from(Array.from({ length: size }, () => next++ % 256));
 }
 
-describe('KubernetesRuntime against the Kubernetes API test double', () => {
+describe.each(KUBERNETES_API_ADAPTERS)('KubernetesRuntime through $adapter against the Kubernetes API test double', ({ connect }) => {
   let double: KubeApiTestDouble;
   let runtime: KubernetesRuntime;
   let provisioner: KubernetesProvisioner;
@@ -132,7 +132,7 @@ describe('KubernetesRuntime against the Kubernetes API test double', () => {
 
   beforeEach(async () => {
     double = await KubeApiTestDouble.start();
-    const api = new ClientNodeKubernetesApi(double.kubeConfig());
+    const api = connect(double);
     const clock = { now: () => NOW };
     runtime = new KubernetesRuntime({ api, rack: RACK, render, clock, random: counter(), releaseManifest: (_app, id) => Promise.resolve(manifests.get(id) ?? '') });
     provisioner = new KubernetesProvisioner({ api, rack: RACK, render, random: counter() });
@@ -155,7 +155,7 @@ describe('KubernetesRuntime against the Kubernetes API test double', () => {
     expect(names('Deployment')).toEqual(['web', 'worker']);
 
     // A second runtime (a new Lambda) with other random bytes: the password stays the one in the cluster.
-    const again = new KubernetesRuntime({ api: new ClientNodeKubernetesApi(double.kubeConfig()), rack: RACK, render, random: () => Buffer.alloc(24, 7) });
+    const again = new KubernetesRuntime({ api: connect(double), rack: RACK, render, random: () => Buffer.alloc(24, 7) });
     await again.apply({ app: 'shop', release: release(R2), manifest: MANIFEST, images, env: { GREETING: 'hello' } });
     expect(secret(resourceSecretName('database'))).toEqual(first);
     expect(secret(resourceSecretName('cache'))).toEqual(cache);
@@ -166,7 +166,7 @@ describe('KubernetesRuntime against the Kubernetes API test double', () => {
 
   it('gives no credentials to a resource the environment points elsewhere (<NAME>_URL)', async () => {
     const seen: string[][] = [];
-    const watching = new KubernetesRuntime({ api: new ClientNodeKubernetesApi(double.kubeConfig()), rack: RACK, render: { ...render, release: (input) => (seen.push(Object.keys(input.resourceCredentials)), render.release(input)) } });
+    const watching = new KubernetesRuntime({ api: connect(double), rack: RACK, render: { ...render, release: (input) => (seen.push(Object.keys(input.resourceCredentials)), render.release(input)) } });
     await watching.apply({ app: 'shop', release: release(R1), manifest: MANIFEST, images, env: { DATABASE_URL: 'postgres://u:p@db.example.org/shop' } });
     expect(seen).toEqual([['cache']]);
   });

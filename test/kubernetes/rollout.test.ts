@@ -1,16 +1,17 @@
 /**
- * Rollout status and the health gate's probe, through the real @kubernetes/client-node client
+ * Rollout status and the health gate's probe, through each adapter of the Kubernetes API port
  * against the Kubernetes API test double; the test plays the controllers (statuses, pods) and
  * the service's backend behind the API server's proxy.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClientNodeKubernetesApi } from '../../lib/kubernetes/api/client-node-api';
+import type { KubernetesApi } from '../../lib/kubernetes/api/kubernetes-api';
 import { KubernetesApplier } from '../../lib/kubernetes/apply';
 import type { KubernetesObject } from '../../lib/kubernetes/objects';
 import { SLIPWAY_LABELS } from '../../lib/kubernetes/objects';
 import { probeService, rolloutStatus } from '../../lib/kubernetes/rollout';
 import type { ProxyRequest } from '../support/kube-api-double';
 import { KubeApiTestDouble } from '../support/kube-api-double';
+import { KUBERNETES_API_ADAPTERS } from './kubernetes-api.contract';
 
 const NS = 'rack-shop';
 const R1 = 'RAAAAAAAAAA';
@@ -40,13 +41,13 @@ const clusterService: KubernetesObject = {
   spec: { ports: [{ name: 'main', port: 3000, targetPort: 'main' }] },
 };
 
-describe('rollout status and probe against the Kubernetes API test double', () => {
+describe.each(KUBERNETES_API_ADAPTERS)('rollout status and probe through $adapter against the Kubernetes API test double', ({ connect }) => {
   let double: KubeApiTestDouble;
-  let api: ClientNodeKubernetesApi;
+  let api: KubernetesApi;
 
   beforeEach(async () => {
     double = await KubeApiTestDouble.start();
-    api = new ClientNodeKubernetesApi(double.kubeConfig());
+    api = connect(double);
     await new KubernetesApplier(api).apply(
       [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: labels() } }, deployment('web', R1, 2), deployment('worker', R1, 1), clusterService],
       { app: 'shop', namespace: NS },

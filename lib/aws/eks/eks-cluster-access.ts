@@ -2,14 +2,17 @@
  * Access to an EKS cluster's Kubernetes API for the rack: the endpoint and CA come from EKS
  * DescribeCluster (asked once per cluster: they do not change while the cluster lives), and the
  * bearer token is an `eksToken`, made again before EKS stops accepting it. Each token gets its
- * own KubeConfig, so the Kubernetes client, which takes a KubeConfig source, picks the new one
- * up on its next call.
+ * own connection object, which the Kubernetes client asks for before every request, so it
+ * picks a renewed token up on its next call.
+ *
+ * The step Lambdas import this module: it must not import @kubernetes/client-node (a bundle
+ * limit of 1 MB), hence HttpsKubernetesApi; a KubeConfig for client-node is in eks-kubeconfig.ts.
  */
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import { KubeConfig } from '@kubernetes/client-node';
 import { SlipwayError } from '../../errors';
-import { ClientNodeKubernetesApi } from '../../kubernetes/api/client-node-api';
+import type { KubernetesConnection } from '../../kubernetes/api/https-api';
+import { HttpsKubernetesApi } from '../../kubernetes/api/https-api';
 import type { KubernetesApi } from '../../kubernetes/api/kubernetes-api';
 import type { AwsCredentials } from './eks-token';
 import { eksToken } from './eks-token';
@@ -40,7 +43,7 @@ export class EksAccessError extends SlipwayError {
 
 export class EksClusterAccess {
   private readonly endpoints = new Map<string, Promise<ClusterEndpoint>>();
-  private readonly configs = new Map<string, Promise<{ readonly config: KubeConfig; readonly madeAt: number }>>();
+  private readonly connections = new Map<string, Promise<{ readonly connection: KubernetesConnection; readonly madeAt: number }>>();
 
   constructor(private readonly options: EksClusterAccessOptions) {}
 
@@ -59,41 +62,36 @@ export class EksClusterAccess {
     return found;
   }
 
-  /** A KubeConfig for the cluster with a token that EKS accepts for at least five more minutes. */
-  async kubeConfig(cluster: string): Promise<KubeConfig> {
-    const current = this.configs.get(cluster);
+  /**
+   * The cluster's endpoint, CA and a token that EKS accepts for at least five more minutes; the
+   * same object until the token is renewed.
+   */
+  async connection(cluster: string): Promise<KubernetesConnection> {
+    const current = this.connections.get(cluster);
     if (current) {
-      const { config, madeAt } = await current;
-      if (this.now() - madeAt < (this.options.refreshAfterMs ?? TOKEN_REFRESH_AFTER_MS)) return config;
+      const { connection, madeAt } = await current;
+      if (this.now() - madeAt < (this.options.refreshAfterMs ?? TOKEN_REFRESH_AFTER_MS)) return connection;
       // Another caller may have started the renewal while this one waited.
-      if (this.configs.get(cluster) !== current) return this.kubeConfig(cluster);
+      if (this.connections.get(cluster) !== current) return this.connection(cluster);
     }
-    const renewed = this.makeConfig(cluster);
+    const renewed = this.makeConnection(cluster);
     renewed.catch(() => {
-      if (this.configs.get(cluster) === renewed) this.configs.delete(cluster);
+      if (this.connections.get(cluster) === renewed) this.connections.delete(cluster);
     });
-    this.configs.set(cluster, renewed);
-    return (await renewed).config;
+    this.connections.set(cluster, renewed);
+    return (await renewed).connection;
   }
 
   /** The Kubernetes API of the cluster, renewing its token as it goes. */
   kubernetesApi(cluster: string): KubernetesApi {
-    return new ClientNodeKubernetesApi(() => this.kubeConfig(cluster));
+    return new HttpsKubernetesApi(() => this.connection(cluster));
   }
 
-  private async makeConfig(cluster: string): Promise<{ config: KubeConfig; madeAt: number }> {
+  private async makeConnection(cluster: string): Promise<{ connection: KubernetesConnection; madeAt: number }> {
     const endpoint = await this.endpoint(cluster);
     const madeAt = this.now();
     const { token } = await eksToken({ cluster, region: this.options.region, credentials: this.options.credentials, now: new Date(madeAt) });
-    const config = new KubeConfig();
-    const user = `slipway@${cluster}`;
-    config.loadFromOptions({
-      clusters: [{ name: cluster, server: endpoint.server, caData: endpoint.caData, skipTLSVerify: false }],
-      users: [{ name: user, token }],
-      contexts: [{ name: cluster, cluster, user }],
-      currentContext: cluster,
-    });
-    return { config, madeAt };
+    return { connection: { server: endpoint.server, caData: endpoint.caData, token }, madeAt };
   }
 
   private async describe(cluster: string): Promise<ClusterEndpoint> {

@@ -11,14 +11,11 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException, CoreV1Api, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { KubernetesObject } from '../objects';
-import type { ApplyOptions, FieldConflict, KubernetesApi, ObjectRef, PropagationPolicy, ProxyResponse } from './kubernetes-api';
-import { ApplyConflictError, describeRef, KubernetesApiError, KubernetesNotFoundError, SLIPWAY_FIELD_MANAGER } from './kubernetes-api';
+import type { ApplyOptions, KubernetesApi, ObjectRef, PropagationPolicy, ProxyResponse } from './kubernetes-api';
+import { DEFAULT_PROXY_TIMEOUT_MS, KubernetesApiError, PROXY_BODY_LIMIT, serviceProxyPath, SLIPWAY_FIELD_MANAGER } from './kubernetes-api';
+import { statusError, transportError } from './status';
 
 export type KubeConfigSource = KubeConfig | (() => Promise<KubeConfig>);
-
-/** A health answer's body is only read this far: the gate needs its status, not its content. */
-const PROXY_BODY_LIMIT = 64 * 1024;
-const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
 
 interface Clients {
   readonly config: KubeConfig;
@@ -94,8 +91,7 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
     const { config } = await this.connect();
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new KubernetesApiError('the KubeConfig names no current cluster', 0);
-    const target = new URL(path.startsWith('/') ? path : `/${path}`, 'http://backend');
-    const url = new URL(`${cluster.server.replace(/\/+$/, '')}/api/v1/namespaces/${segment(namespace)}/services/${segment(service)}/proxy${target.pathname}${target.search}`);
+    const url = new URL(`${cluster.server.replace(/\/+$/, '')}${serviceProxyPath(namespace, service, path)}`);
     const request: https.RequestOptions = { method: 'GET', headers: { Accept: '*/*' } };
     await config.applyToHTTPSOptions(request);
     const timeoutMs = options.timeoutMs ?? DEFAULT_PROXY_TIMEOUT_MS;
@@ -128,11 +124,6 @@ export class ClientNodeKubernetesApi implements KubernetesApi {
   }
 }
 
-function segment(value: string): string {
-  // `name:port` and `https:name:port` keep their colons, which are valid in a path segment.
-  return encodeURIComponent(value).replaceAll('%3A', ':');
-}
-
 function refOfObject(object: KubernetesObject): ObjectRef {
   const { namespace } = object.metadata;
   return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, ...(namespace ? { namespace } : {}) };
@@ -149,43 +140,8 @@ function plain(value: unknown, apiVersion: string, kind: string): KubernetesObje
   return object;
 }
 
-interface StatusBody {
-  readonly message?: string;
-  readonly reason?: string;
-  readonly details?: { readonly causes?: readonly { readonly reason?: string; readonly message?: string; readonly field?: string }[] };
-}
-
-function statusOf(body: unknown): StatusBody {
-  if (typeof body === 'string') {
-    try {
-      return JSON.parse(body) as StatusBody;
-    } catch {
-      return { message: body.slice(0, 500) };
-    }
-  }
-  return typeof body === 'object' && body !== null ? body : {};
-}
-
 /** Turns a failure of the client into Slipway's typed errors, naming the object it concerned. */
 export function apiError(error: unknown, ref: ObjectRef, verb: string): Error {
-  if (error instanceof KubernetesApiError) return error;
-  if (error instanceof ApiException) {
-    const status = statusOf(error.body);
-    const what = describeRef(ref);
-    const context = { object: what, reason: status.reason };
-    if (error.code === 409 && status.details?.causes?.some((c) => c.reason === 'FieldManagerConflict')) {
-      const conflicts: FieldConflict[] = (status.details.causes ?? [])
-        .filter((c) => c.reason === 'FieldManagerConflict')
-        .map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'unknown', field: c.field ?? '' }));
-      return new ApplyConflictError(ref, conflicts, { cause: error });
-    }
-    if (error.code === 404) return new KubernetesNotFoundError(status.message ? `${what} (${status.message})` : what, context, { cause: error });
-    if (error.code === 401 || error.code === 403) {
-      return new KubernetesApiError(`the cluster refused to let Slipway ${verb} ${what} (HTTP ${error.code}: ${status.message ?? 'no message'}): check the rack's access to the cluster`, error.code, context, { cause: error });
-    }
-    return new KubernetesApiError(`could not ${verb} ${what}: HTTP ${error.code}: ${status.message ?? 'no message'}`, error.code, context, { cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new KubernetesApiError(`could not ${verb} ${describeRef(ref)}: ${message}`, 0, { object: describeRef(ref) }, { cause: error });
+  if (error instanceof ApiException) return statusError(error.code, error.body, ref, verb, error);
+  return transportError(error, ref, verb);
 }
-

@@ -1,8 +1,9 @@
 /**
  * The few Kubernetes API calls Slipway makes, behind one small interface: server-side apply,
  * get, list by label selector, delete, pod logs, and a GET through a Service's API-server proxy.
- * `ClientNodeKubernetesApi` implements it over @kubernetes/client-node; the applier, the rollout
- * watcher and the runtime only see this interface.
+ * `ClientNodeKubernetesApi` implements it over @kubernetes/client-node (for kubeconfig users),
+ * `HttpsKubernetesApi` over node:https alone (for the step Lambdas, which must stay small); the
+ * applier, the rollout watcher and the runtime only see this interface.
  */
 import { SlipwayError } from '../../errors';
 import type { KubernetesObject } from '../objects';
@@ -49,6 +50,25 @@ export interface KubernetesApi {
    * only a failure to get an answer at all throws.
    */
   proxyGet(namespace: string, service: string, path: string, options?: { readonly timeoutMs?: number }): Promise<ProxyResponse>;
+}
+
+/** A health answer's body is only read this far: the gate needs its status, not its content. */
+export const PROXY_BODY_LIMIT = 64 * 1024;
+export const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
+
+/**
+ * The API server's path for a GET of `path` (with its query) through the proxy of `service`
+ * (`<name>:<port>` or `https:<name>:<port>`). The backend path is kept as it is, not
+ * percent-encoded as one segment, so the backend sees the path the probe names.
+ */
+export function serviceProxyPath(namespace: string, service: string, path: string): string {
+  const target = new URL(path.startsWith('/') ? path : `/${path}`, 'http://backend');
+  return `/api/v1/namespaces/${pathSegment(namespace)}/services/${pathSegment(service)}/proxy${target.pathname}${target.search}`;
+}
+
+function pathSegment(value: string): string {
+  // `name:port` and `https:name:port` keep their colons, which are valid in a path segment.
+  return encodeURIComponent(value).replaceAll('%3A', ':');
 }
 
 export function describeRef(ref: ObjectRef): string {
