@@ -13,13 +13,13 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRIC_DIMENSIONS, PIPELINE_METRICS } from './adapters/metrics-event-sink';
+import { METRICS_NAMESPACE, METRICS_SERVICE, METRIC_DIMENSIONS, PIPELINE_METRICS } from './adapters/metrics-event-sink';
 
 /**
  * The dimension Powertools adds to every data point: the emitting service, which the stack sets to
  * `slipway` for every step function (POWERTOOLS_SERVICE_NAME in rack-pipeline.ts).
  */
-const EMITTER_DIMENSION = { name: 'service', value: 'slipway' } as const;
+const EMITTER_DIMENSION = { name: 'service', value: METRICS_SERVICE } as const;
 
 export type RackAlarm = 'deployFailures' | 'rollbacks' | 'timerFailures';
 

@@ -7,11 +7,20 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
+import { rackConfig } from '../../lib/aws/rack-config';
 import { RackStack } from '../../lib/aws/rack-stack';
 
+/** The rack's context as cdk.json would hold it; Lambda bundling is skipped except where a test asks for it. */
+const CONTEXT = { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true, 'slipway:rackName': 'test', 'slipway:clusterName': 'apps' };
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+let cached: Template | undefined;
 function template(): Template {
-  const app = new App({ context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
-  return Template.fromStack(new RackStack(app, 'Rack', { rackName: 'test' }));
+  if (cached) return cached;
+  const app = new App({ context: { ...CONTEXT, ...SKIP_BUNDLING } });
+  const config = rackConfig((key) => app.node.tryGetContext(key));
+  cached = Template.fromStack(new RackStack(app, 'Rack', { config }));
+  return cached;
 }
 
 describe('the rack stack (synthesised; no AWS account here)', () => {
@@ -62,8 +71,8 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
 
   it('passes cdk-nag\u2019s AWS Solutions checks with no unacknowledged finding', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'slipway-nag-'));
-    const app = new App({ outdir, context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
-    new RackStack(app, 'Rack', { rackName: 'test' });
+    const app = new App({ outdir, context: { ...CONTEXT, ...SKIP_BUNDLING } });
+    new RackStack(app, 'Rack', { config: rackConfig((key) => app.node.tryGetContext(key)) });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // A finding makes synthesis throw, with the report written next to the template.
     expect(() => app.synth()).not.toThrow();

@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { guardContext } from '../../lib/aws/step-capabilities';
 import { LocalStateMachine } from '../../lib/local/asl-runner';
 import type { ExecutionOutcome } from '../../lib/local/asl-runner';
 import { DirBundleStore } from '../../lib/local/dir-bundle-store';
@@ -57,7 +58,8 @@ function dispatcher(steps: object, context: { current?: DeployContext }) {
   return (step: string, input: unknown): Promise<unknown> => {
     const fn = table[step];
     if (!fn || !context.current) throw new Error(`no step ${step}`);
-    return fn(input, context.current);
+    // Each step sees only the ports its AWS role may use (lib/aws/step-capabilities.ts).
+    return fn(input, guardContext(step, context.current));
   };
 }
 

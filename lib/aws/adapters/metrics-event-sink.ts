@@ -29,6 +29,9 @@ export const PIPELINE_METRICS = {
 
 export const METRICS_NAMESPACE = 'Slipway';
 
+/** Powertools' service name for the pipeline's functions: every metric carries it as the dimension `service`. */
+export const METRICS_SERVICE = 'slipway';
+
 /** Dimension names. `appService` is the convox.yml service (Powertools keeps `service` for the emitter). */
 export const METRIC_DIMENSIONS = { rack: 'rack', app: 'app', appService: 'appService', timer: 'timer' } as const;
 
