@@ -8,6 +8,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
 import { rackConfig } from '../../lib/aws/rack-config';
+import { RACK_ENV } from '../../lib/aws/rack-context';
+import { STEP_CAPABILITIES, STEP_NAMES } from '../../lib/aws/step-capabilities';
 import { RackStack } from '../../lib/aws/rack-stack';
 
 /** The rack's context as cdk.json would hold it; Lambda bundling is skipped except where a test asks for it. */
@@ -76,5 +78,104 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // A finding makes synthesis throw, with the report written next to the template.
     expect(() => app.synth()).not.toThrow();
+  });
+
+  it('runs each step in a Lambda of its own: Node.js 24 on arm64, traced, configured with the rack\u2019s names only', () => {
+    const functions = Object.values(template().findResources('AWS::Lambda::Function')) as { Properties: { Runtime?: string; Architectures?: string[]; TracingConfig?: unknown; Environment?: { Variables: Record<string, unknown> }; Handler?: string; Description?: string } }[];
+    const steps = functions.filter((f) => f.Properties.Description?.startsWith('Slipway test: ') && !f.Properties.Description.includes('starts a deploy'));
+    expect(steps.map((f) => f.Properties.Description?.slice('Slipway test: '.length)).sort()).toEqual([...STEP_NAMES].sort());
+    const allowed = new Set([...Object.values(RACK_ENV), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS', 'AWS_NODEJS_CONNECTION_REUSE_ENABLED']);
+    for (const f of steps) {
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Handler: 'index.handler' });
+      // Names of the rack's resources; no value an app or an operator would keep secret.
+      expect(Object.keys(f.Properties.Environment?.Variables ?? {}).filter((k) => !allowed.has(k))).toEqual([]);
+    }
+  });
+
+  it('defines the four machines once, named for the rack, with every event logged and X-Ray tracing', () => {
+    const machines = Object.values(template().findResources('AWS::StepFunctions::StateMachine')) as { Properties: Record<string, unknown> }[];
+    expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['slipway-test-Cleanup', 'slipway-test-Deploy', 'slipway-test-Rollback', 'slipway-test-Timer']);
+    for (const m of machines) {
+      expect(m.Properties).toMatchObject({ LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true }, TracingConfiguration: { Enabled: true } });
+    }
+  });
+
+  it('starts deploys from Object Created events under apps/ of the bundle bucket only', () => {
+    template().hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [Match.anyValue()] }, object: { key: [{ prefix: 'apps/' }] } } },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 } })],
+    });
+  });
+
+  it('builds images in a privileged CodeBuild project with the Docker layer cache, its logs encrypted with the rack key', () => {
+    template().hasResourceProperties('AWS::CodeBuild::Project', {
+      Name: 'slipway-test-builds',
+      Environment: Match.objectLike({ PrivilegedMode: true, ComputeType: 'BUILD_GENERAL1_MEDIUM' }),
+      Cache: { Type: 'LOCAL', Modes: ['LOCAL_DOCKER_LAYER_CACHE'] },
+      EncryptionKey: Match.anyValue(),
+      TimeoutInMinutes: 60,
+    });
+  });
+
+  it('keeps timer schedules in the rack\u2019s Scheduler group and runs cleanup daily', () => {
+    const t = template();
+    t.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'slipway-test' });
+    t.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'cleanup', GroupName: 'slipway-test', ScheduleExpression: 'cron(0 4 * * ? *)', ScheduleExpressionTimezone: 'UTC' });
+  });
+
+  it('admits only the cluster steps\u2019 roles to the cluster, with the Edit policy scoped to the rack\u2019s namespaces', () => {
+    const entries = Object.values(template().findResources('AWS::EKS::AccessEntry')) as { Properties: Record<string, unknown> }[];
+    const clusterSteps = STEP_NAMES.filter((s) => (STEP_CAPABILITIES[s] as readonly string[]).includes('cluster'));
+    expect(entries).toHaveLength(clusterSteps.length);
+    for (const e of entries) {
+      expect(e.Properties).toMatchObject({
+        ClusterName: 'apps',
+        Type: 'STANDARD',
+        KubernetesGroups: ['slipway:test:namespaces'],
+        AccessPolicies: [{ PolicyArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks::aws:cluster-access-policy/AmazonEKSEditPolicy']] }, AccessScope: { Type: 'namespace', Namespaces: ['test-*'] } }],
+      });
+    }
+  });
+
+  it('grants no action on every resource where the action has resource-level permissions', () => {
+    // The actions IAM cannot narrow to a resource (per the Service Authorization Reference).
+    const unscoped = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'ecr:GetAuthorizationToken',
+      'scheduler:ListSchedules',
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
+    const statements = Object.values(template().findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement);
+    const wide = statements.filter((st) => st.Resource === '*' || (Array.isArray(st.Resource) && st.Resource.includes('*')));
+    const actions = wide.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(actions.filter((a) => !unscoped.has(a))).toEqual([]);
+  });
+
+  it('gives each step role the actions of its capabilities and no others', () => {
+    const t = template();
+    const policies = t.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[] }[] } } }>;
+    const roles = t.findResources('AWS::IAM::Role') as Record<string, { Properties: { Description?: string } }>;
+    const actionsOf = (step: string): Set<string> => {
+      const role = Object.entries(roles).find(([, r]) => r.Properties.Description === `Slipway test: the ${step} step`)?.[0];
+      const statements = Object.values(policies).filter((p) => p.Properties.Roles.some((r) => r.Ref === role)).flatMap((p) => p.Properties.PolicyDocument.Statement);
+      return new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
+    };
+    const marker: Record<string, string> = { cluster: 'eks:DescribeCluster', builds: 'codebuild:StartBuild', images: 'ecr:BatchDeleteImage', schedules: 'scheduler:CreateSchedule', alarms: 'cloudwatch:DescribeAlarms', events: 'events:PutEvents', bundles: 's3:GetObjectVersion', pruneBundles: 's3:DeleteObjectVersion' };
+    for (const step of STEP_NAMES) {
+      const actions = actionsOf(step);
+      for (const [capability, action] of Object.entries(marker)) {
+        expect(actions.has(action), `${step} and ${action}`).toBe((STEP_CAPABILITIES[step] as readonly string[]).includes(capability));
+      }
+    }
   });
 });
