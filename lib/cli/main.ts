@@ -137,6 +137,14 @@ export function buildProgram(io: CliIO): Command {
     .description('is the local rack running, and where')
     .action(async (opts: { stateDir?: string; json?: boolean }) => (await rackCommands()).rackStatusCommand(io, { stateDir: defaultStateDir(opts.stateDir), json: opts.json ?? false }));
 
+  rack
+    .command('cluster-setup')
+    .requiredOption('--rack <name>', 'the AWS rack’s name (cdk context slipway:rackName)')
+    .option('--auto-mode', 'also the IngressClass an EKS Auto Mode cluster (one the stack created) needs')
+    .option('--ingress-class <name>', 'the IngressClass name the rack renders (cdk context slipway:ingressClass)', 'alb')
+    .description('print the Kubernetes objects an AWS rack’s cluster needs once (RBAC for app namespaces), for kubectl apply')
+    .action(async (opts: { rack: string; autoMode?: boolean; ingressClass: string }) => (await import('./commands/cluster-setup')).clusterSetupCommand(io, { rack: opts.rack, autoMode: opts.autoMode ?? false, ingressClass: opts.ingressClass }));
+
   const apps = program.command('apps').description('apps: list, create, unpin');
   apps.command('list', { isDefault: true }).option('--state-dir <dir>').description('list apps').action(async (opts: { stateDir?: string }) => (await appCommands()).appsCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
   apps.command('create').argument('<app>').option('--state-dir <dir>').description('create an app').action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsCreateCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
