@@ -35,7 +35,7 @@ import type { RackStores } from './rack-stores';
 import type { Capability, StepName } from './step-capabilities';
 import { STEP_CAPABILITIES, STEP_NAMES } from './step-capabilities';
 
-const LAMBDAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lambdas');
+export const LAMBDAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lambdas');
 
 /** The state machines' names in the account: `slipway-<rack>-<Machine>`. */
 export function machineName(rack: string, machine: MachineName): string {
@@ -62,7 +62,7 @@ export interface RackPipelineProps {
 }
 
 /** esbuild settings every function shares: small, readable stack traces, the runtime's own AWS SDK. */
-const BUNDLING: BundlingOptions = {
+export const LAMBDA_BUNDLING: BundlingOptions = {
   minify: true,
   sourceMap: true,
   sourcesContent: false,
@@ -125,7 +125,7 @@ export class RackPipeline extends Construct {
         role,
         environment: { ...environment, POWERTOOLS_SERVICE_NAME: METRICS_SERVICE, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
         logGroup: new LogGroup(this, `${pascal(step)}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
-        bundling: BUNDLING,
+        bundling: LAMBDA_BUNDLING,
         description: `Slipway ${props.rackName}: ${step}`,
       });
       grantLogs(role, fn);
@@ -190,7 +190,7 @@ export class RackPipeline extends Construct {
       role: new Role(this, 'BundleTriggerRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Slipway ${props.rackName}: starts deploys from uploads` }),
       environment: { DEPLOY_MACHINE_ARN: this.machines.machines.Deploy.stateMachineArn, DEPLOY_CONFIG: JSON.stringify(props.deploy), POWERTOOLS_SERVICE_NAME: 'slipway-bundle-trigger' },
       logGroup: new LogGroup(this, 'BundleTriggerLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
-      bundling: BUNDLING,
+      bundling: LAMBDA_BUNDLING,
       description: `Slipway ${props.rackName}: starts a deploy for each bundle upload`,
     });
     if (this.trigger.role) {
