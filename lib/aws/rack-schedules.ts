@@ -41,6 +41,6 @@ export class RackSchedules extends Construct {
       flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 30 },
       target: { arn: props.cleanupMachineArn, roleArn: this.role.roleArn, input: '{}', retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 } },
     });
-    cleanup.addDependency(group);
+    cleanup.addResourceDependency(group);
   }
 }

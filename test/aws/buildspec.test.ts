@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
-import { ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -489,6 +489,9 @@ describe('the build script, run by bash with stub aws and docker (no CodeBuild, 
   it('runs the request CodeBuildBuilder sends (CodeBuild: aws-sdk-client-mock): the secret reaches docker, not the request', async () => {
     const codebuild = mockClient(CodeBuildClient);
     codebuild.on(StartBuildCommand).resolves({ build: { id: 'slipway-build:1' } });
+    // The app's repository exists already (the builder asks before its first build).
+    const ecr = mockClient(ECRClient);
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: 'slipway/demo' }] });
     const builder = new CodeBuildBuilder(
       { codebuild: new CodeBuildClient({ region: 'eu-west-1' }), ecr: new ECRClient({ region: 'eu-west-1' }) },
       { projectName: 'slipway-build', bundleBucket: 'slipway-bundles', repositoryUri: () => REPO, repositoryName: () => 'slipway/demo', appEnvSecret: (app) => `slipway/${app}/env`, buildspec: { workDir: work } },
@@ -517,6 +520,7 @@ describe('the build script, run by bash with stub aws and docker (no CodeBuild, 
       expect(outcome.output).not.toContain(SECRET_VALUE);
     } finally {
       codebuild.restore();
+      ecr.restore();
     }
   });
 });
