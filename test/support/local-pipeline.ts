@@ -18,6 +18,7 @@ import type { SlipwayEvent } from '../../lib/pipeline/events';
 import { EventPublisher } from '../../lib/pipeline/events';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
 import { synthesizeMachines as synthesizeRackMachines } from '../../lib/pipeline/machines/pipeline-machines';
+import type { Provisioner } from '../../lib/pipeline/ports/runtime';
 import type { DeployConfig, DeployContext } from '../../lib/pipeline/steps/deploy';
 import { DEPLOY_STEPS } from '../../lib/pipeline/steps/deploy';
 import { ROLLBACK_STEPS, unpinApp } from '../../lib/pipeline/steps/rollback';
@@ -63,7 +64,15 @@ function dispatcher(steps: object, context: { current?: DeployContext }) {
   };
 }
 
-export async function localPipeline(config: DeployConfig = CONFIG) {
+export interface LocalPipelineOptions {
+  /**
+   * The provisioner behind the port instead of the double (the returned `provisioner` is then
+   * the unused double; the test keeps its own reference to the one it passed).
+   */
+  readonly provisioner?: Provisioner;
+}
+
+export async function localPipeline(config: DeployConfig = CONFIG, options: LocalPipelineOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-pipeline-'));
   const table = new FileRecordTable(join(dir, 'records'));
   const store = new ReleaseStore(table);
@@ -92,7 +101,7 @@ export async function localPipeline(config: DeployConfig = CONFIG) {
     store,
     bundles,
     builder,
-    provisioner,
+    provisioner: options.provisioner ?? provisioner,
     runtime,
     env,
     scheduler,
