@@ -6,6 +6,7 @@
 import { EKSClient } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SlipwayError } from '../errors';
+import type { KubernetesApi } from '../kubernetes/api/kubernetes-api';
 import { KubernetesProvisioner, KubernetesRuntime } from '../kubernetes/kubernetes-runtime';
 import { renderJob, renderRelease, renderResources } from '../kubernetes/render';
 import type { ReleaseId } from '../pipeline/domain/ids';
@@ -18,7 +19,11 @@ export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): Cl
   const region = process.env.AWS_REGION;
   if (!region) throw new RackSettingsError(['AWS_REGION']);
   const access = new EksClusterAccess({ eks: new EKSClient({}), region, credentials: defaultProvider() });
-  const api = access.kubernetesApi(settings.cluster);
+  return clusterPortsOver(access.kubernetesApi(settings.cluster), settings, store);
+}
+
+/** The runtime and provisioner over a cluster's API, rendering with the real renderer; a job reads its release's manifest from the store. */
+export function clusterPortsOver(api: KubernetesApi, settings: RackSettings, store: ReleaseStore): ClusterPorts {
   const rack = { name: settings.rackName, ingressClass: settings.ingressClass };
   const render = { release: renderRelease, resources: renderResources, job: renderJob };
   const releaseManifest = async (app: string, release: ReleaseId): Promise<string> => {
@@ -29,4 +34,3 @@ export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): Cl
   };
   return { runtime: new KubernetesRuntime({ api, rack, render, releaseManifest }), provisioner: new KubernetesProvisioner({ api, rack, render }) };
 }
-

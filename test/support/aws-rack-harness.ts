@@ -37,14 +37,11 @@ import { rackConfig } from '../../lib/aws/rack-config';
 import type { ClusterPorts, RackSettings } from '../../lib/aws/rack-context';
 import { RACK_ENV, rackEnvironment } from '../../lib/aws/rack-context';
 import { RackStack } from '../../lib/aws/rack-stack';
-import { SlipwayError } from '../../lib/errors';
+import { clusterPortsOver } from '../../lib/aws/eks-cluster-ports';
 import type { KubeApiTestDouble } from './kube-api-double';
 import { HttpsKubernetesApi } from '../../lib/kubernetes/api/https-api';
-import { KubernetesProvisioner, KubernetesRuntime } from '../../lib/kubernetes/kubernetes-runtime';
-import { renderJob, renderRelease, renderResources } from '../../lib/kubernetes/render';
 import type { StepDispatcher } from '../../lib/local/asl-runner';
 import { bundleKey } from '../../lib/pipeline/bundle/key';
-import type { ReleaseId } from '../../lib/pipeline/domain/ids';
 import type { MachineName } from '../../lib/pipeline/machines/pipeline-machines';
 import { MACHINE_NAMES } from '../../lib/pipeline/machines/pipeline-machines';
 import type { AslDefinition } from '../../lib/pipeline/machines/template';
@@ -412,18 +409,7 @@ export class AwsServiceMocks {
  * against the test double. Release manifests are read from the store, as eksClusterPorts does.
  */
 export function kubernetesClusterPorts(double: KubeApiTestDouble): (settings: RackSettings, store: ReleaseStore) => ClusterPorts {
-  return (settings, store) => {
-    const api = new HttpsKubernetesApi(() => Promise.resolve({ server: double.url, token: double.token }));
-    const rack = { name: settings.rackName, ingressClass: settings.ingressClass };
-    const render = { release: renderRelease, resources: renderResources, job: renderJob };
-    const releaseManifest = async (app: string, release: ReleaseId): Promise<string> => {
-      const r = await store.getRelease(app, release);
-      const build = r ? await store.getBuild(app, r.build) : undefined;
-      if (!build) throw new SlipwayError(`release ${release} of ${app} has no build record`, 'NOT_FOUND', { app, release });
-      return build.manifest;
-    };
-    return { runtime: new KubernetesRuntime({ api, rack, render, releaseManifest }), provisioner: new KubernetesProvisioner({ api, rack, render }) };
-  };
+  return (settings, store) => clusterPortsOver(new HttpsKubernetesApi(() => Promise.resolve({ server: double.url, token: double.token })), settings, store);
 }
 
 /**
