@@ -1,9 +1,12 @@
 /**
- * The runtime and provisioner in the rack's EKS cluster, for the steps with the `cluster`
- * capability only: the endpoint from DescribeCluster, a token signed with the function's own role
- * (its access entry admits it to the rack's namespaces).
+ * The runtime and provisioner in the rack's EKS cluster (managed resources through CloudFormation),
+ * for the steps with the `cluster` capability only: the endpoint from DescribeCluster, a token
+ * signed with the function's own role (its access entry admits it to the rack's namespaces).
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SlipwayError } from '../errors';
 import type { KubernetesApi } from '../kubernetes/api/kubernetes-api';
@@ -11,19 +14,30 @@ import { KubernetesProvisioner, KubernetesRuntime } from '../kubernetes/kubernet
 import { renderJob, renderRelease, renderResources } from '../kubernetes/render';
 import type { ReleaseId } from '../pipeline/domain/ids';
 import type { ReleaseStore } from '../pipeline/stores/release-store';
+import type { Provisioner } from '../pipeline/ports/runtime';
+import { CloudFormationResourceProvisioner } from './adapters/cloudformation-provisioner';
+import { RackProvisioner } from './adapters/rack-provisioner';
+import { RdsDescribeInstances } from './adapters/rds-instances';
 import { EksClusterAccess } from './eks';
+import { adoptedResource, renderResourceStack } from './resources/render';
 import type { ClusterPorts, RackSettings } from './rack-context';
 import { RackSettingsError } from './rack-context';
 
 export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): ClusterPorts {
   const region = process.env.AWS_REGION;
   if (!region) throw new RackSettingsError(['AWS_REGION']);
-  const access = new EksClusterAccess({ eks: new EKSClient({}), region, credentials: defaultProvider() });
-  return clusterPortsOver(access.kubernetesApi(settings.cluster), settings, store);
+  const eks = new EKSClient({});
+  const access = new EksClusterAccess({ eks, region, credentials: defaultProvider() });
+  const api = access.kubernetesApi(settings.cluster);
+  const managed = new CloudFormationResourceProvisioner(
+    { cloudformation: new CloudFormationClient({}), eks, secrets: new SecretsManagerClient({}), rds: new RdsDescribeInstances(new RDSClient({})) },
+    { rack: settings.rackName, cluster: settings.cluster, render: { renderResourceStack, adoptedResource }, kubernetes: api, serviceRoleArn: settings.resourceRole },
+  );
+  return clusterPortsOver(api, settings, store, managed);
 }
 
 /** The runtime and provisioner over a cluster's API, rendering with the real renderer; a job reads its release's manifest from the store. */
-export function clusterPortsOver(api: KubernetesApi, settings: RackSettings, store: ReleaseStore): ClusterPorts {
+export function clusterPortsOver(api: KubernetesApi, settings: RackSettings, store: ReleaseStore, managed?: Provisioner): ClusterPorts {
   const rack = { name: settings.rackName, ingressClass: settings.ingressClass };
   const render = { release: renderRelease, resources: renderResources, job: renderJob };
   const releaseManifest = async (app: string, release: ReleaseId): Promise<string> => {
@@ -32,5 +46,7 @@ export function clusterPortsOver(api: KubernetesApi, settings: RackSettings, sto
     if (!build) throw new SlipwayError(`release ${release} of ${app} has no build record`, 'NOT_FOUND', { app, release });
     return build.manifest;
   };
-  return { runtime: new KubernetesRuntime({ api, rack, render, releaseManifest }), provisioner: new KubernetesProvisioner({ api, rack, render }) };
+  const containerised = new KubernetesProvisioner({ api, rack, render });
+  // Managed resources (RDS, ElastiCache) beside the containerised ones, when the rack has them.
+  return { runtime: new KubernetesRuntime({ api, rack, render, releaseManifest }), provisioner: managed ? new RackProvisioner(containerised, managed) : containerised };
 }

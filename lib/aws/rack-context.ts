@@ -42,6 +42,8 @@ export const RACK_ENV = {
   timerMachineArn: 'SLIPWAY_TIMER_MACHINE_ARN',
   schedulerRoleArn: 'SLIPWAY_SCHEDULER_ROLE_ARN',
   cluster: 'SLIPWAY_CLUSTER',
+  /** The role CloudFormation builds the apps' managed resources with. */
+  resourceRole: 'SLIPWAY_RESOURCE_ROLE_ARN',
   ingressClass: 'SLIPWAY_INGRESS_CLASS',
   /** Where steps extract bundles (the Lambda's /tmp). */
   workDir: 'SLIPWAY_WORK_DIR',

@@ -55,6 +55,8 @@ export interface RackPipelineProps {
   readonly scheduleGroupName: string;
   /** The role EventBridge Scheduler runs timers with. */
   readonly schedulerRole: IRole;
+  /** The role CloudFormation builds managed resources with (Provision passes it). */
+  readonly resourceRole: IRole;
   readonly deploy: DeployConfig;
   readonly cleanup: CleanupConfig;
   /** Days the functions' and machines' logs are kept. */
@@ -101,6 +103,7 @@ export class RackPipeline extends Construct {
       timerMachineArn: machineArn('Timer'),
       schedulerRoleArn: props.schedulerRole.roleArn,
       cluster: props.cluster.name,
+      resourceRole: props.resourceRole.roleArn,
       ingressClass: props.ingressClass,
       workDir: '/tmp/slipway',
     };
@@ -222,7 +225,8 @@ function acknowledgeStepWildcards(role: IRole, capabilities: readonly Capability
   const has = (c: Capability): boolean => capabilities.includes(c);
   const region = 'arn:<AWS::Partition>:%s:<AWS::Region>:<AWS::AccountId>:';
   const arn = (service: string): string => region.replace('%s', service);
-  acknowledgeWildcards(role, ['Resource::*'], has('schedules') ? `${XRAY_REASON}; scheduler:ListSchedules has no resource-level permissions (the adapter lists the rack’s group only)` : XRAY_REASON);
+  const unscoped = [has('schedules') ? 'scheduler:ListSchedules' : '', has('resources') ? 'cloudformation:ListStacks' : ''].filter((a) => a !== '');
+  acknowledgeWildcards(role, ['Resource::*'], unscoped.length > 0 ? `${XRAY_REASON}; ${unscoped.join(' and ')} have no resource-level permissions (the adapters keep to the rack’s own)` : XRAY_REASON);
   if (has('records')) {
     acknowledgeWildcards(role, ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'], 'CDK’s DynamoDB table grant on the table’s own customer managed key (the rack key), which DynamoDB uses on the caller’s behalf');
   }
@@ -234,6 +238,11 @@ function acknowledgeStepWildcards(role: IRole, capabilities: readonly Capability
   }
   if (has('schedules')) {
     acknowledgeWildcards(role, [`Resource::${arn('scheduler')}schedule/${props.scheduleGroupName}/*`], 'schedules in the rack’s own group only; one per app timer, named at deploy time');
+  }
+  if (has('resources')) {
+    acknowledgeWildcards(role, [`Resource::${arn('cloudformation')}stack/slipway-${props.rackName}-*/*`], 'the apps\u2019 resource stacks, one per resource, named slipway-<rack>-<app>-<resource> at deploy time');
+    acknowledgeWildcards(role, [`Resource::${arn('secretsmanager')}secret:rds!*`], 'the master-password secrets RDS creates for the apps\u2019 databases are named rds!<id> by RDS');
+    acknowledgeWildcards(role, [`Resource::${arn('rds')}db:*`], 'an adopted instance (options.import) is any instance the user names; DescribeDBInstances reads it only');
   }
   if (has('alarms')) {
     acknowledgeWildcards(role, [`Resource::${arn('cloudwatch')}alarm:*`], 'the health gate reads the alarms a deploy names in its settings, which are any of the account’s; DescribeAlarms reads state only');
@@ -289,6 +298,16 @@ function grant(capability: Capability, role: IRole, props: RackPipelineProps): v
     case 'cluster':
       role.addToPrincipalPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['eks:DescribeCluster'], resources: [props.cluster.arn] }));
       return;
+    case 'resources': {
+      const stacks = stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `slipway-${props.rackName}-*/*` });
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudformation:DescribeStacks', 'cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DescribeStackEvents', 'cloudformation:TagResource'], resources: [stacks] }));
+      // ListStacks has no resource-level permissions; the adapter keeps the rack's own stacks by name and tag.
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudformation:ListStacks'], resources: ['*'] }));
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [props.resourceRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } }));
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:rds!*`] }));
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [`arn:${stack.partition}:rds:${stack.region}:${stack.account}:db:*`] }));
+      return;
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { RackCluster } from './rack-cluster';
 import type { RackConfig } from './rack-config';
 import { RackMonitoring } from './rack-monitoring';
 import { machineName, RackPipeline } from './rack-pipeline';
+import { RackResources } from './rack-resources';
 import { RackSchedules } from './rack-schedules';
 import { RackStores } from './rack-stores';
 
@@ -30,6 +31,7 @@ export class RackStack extends Stack {
   readonly cluster: RackCluster;
   readonly builds: RackBuilds;
   readonly schedules: RackSchedules;
+  readonly resources: RackResources;
   readonly pipeline: RackPipeline;
   readonly alerts: RackAlerts;
   readonly monitoring: RackMonitoring;
@@ -49,6 +51,7 @@ export class RackStack extends Stack {
     this.cluster = new RackCluster(this, 'Cluster', { rackName: rack, cluster: config.cluster });
     this.builds = new RackBuilds(this, 'Builds', { rackName: rack, bundles: this.bundles.bucket, key: this.stores.key, repositoryPrefix, logRetention });
     this.schedules = new RackSchedules(this, 'Schedules', { rackName: rack, timerMachineArn: machineArn('Timer'), cleanupMachineArn: machineArn('Cleanup') });
+    this.resources = new RackResources(this, 'Resources', { rackName: rack });
     this.pipeline = new RackPipeline(this, 'Pipeline', {
       rackName: rack,
       stores: this.stores,
@@ -60,6 +63,7 @@ export class RackStack extends Stack {
       ingressClass: config.ingressClass,
       scheduleGroupName: this.schedules.groupName,
       schedulerRole: this.schedules.role,
+      resourceRole: this.resources.serviceRole,
       deploy: config.deploy,
       cleanup: config.cleanup,
       logRetention,

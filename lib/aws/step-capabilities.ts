@@ -27,6 +27,8 @@ export const CAPABILITIES = {
   alarms: 'read alarm states',
   /** The EKS cluster's API, within the rack's namespaces (`runtime`, `provisioner`). */
   cluster: 'manage the rack\u2019s namespaces in the cluster',
+  /** The apps' managed resource stacks through CloudFormation's service role, and their connection secrets (`provisioner`). */
+  resources: 'create and update the apps\u2019 resource stacks',
 } as const;
 
 export type Capability = keyof typeof CAPABILITIES;
@@ -38,7 +40,7 @@ export const STEP_CAPABILITIES = {
   startBuild: ['builds', 'events'],
   buildStatus: ['builds', 'env', 'events'],
   createRelease: ['records', 'env', 'events'],
-  provision: ['records', 'env', 'events', 'cluster'],
+  provision: ['records', 'env', 'events', 'cluster', 'resources'],
   apply: ['records', 'env', 'events', 'cluster'],
   rolloutStatus: ['records', 'env', 'events', 'cluster'],
   healthGate: ['records', 'env', 'events', 'cluster', 'alarms'],
@@ -69,7 +71,8 @@ export const PORT_CAPABILITIES: { readonly [K in keyof DeployContext]?: Capabili
   scheduler: { reconcile: 'schedules', problems: null },
   alarms: 'alarms',
   runtime: 'cluster',
-  provisioner: 'cluster',
+  // Containerised resources go to the cluster, managed ones through CloudFormation: the one step that provisions has both.
+  provisioner: 'resources',
 };
 
 export class CapabilityError extends Error {

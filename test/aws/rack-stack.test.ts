@@ -146,6 +146,11 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
       'xray:GetSamplingTargets',
       'ecr:GetAuthorizationToken',
       'scheduler:ListSchedules',
+      'cloudformation:ListStacks',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeVpcs',
+      'ec2:DescribeSubnets',
+      'elasticache:DescribeCacheEngineVersions',
       'logs:CreateLogDelivery',
       'logs:GetLogDelivery',
       'logs:UpdateLogDelivery',
@@ -170,12 +175,26 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
       const statements = Object.values(policies).filter((p) => p.Properties.Roles.some((r) => r.Ref === role)).flatMap((p) => p.Properties.PolicyDocument.Statement);
       return new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
     };
-    const marker: Record<string, string> = { cluster: 'eks:DescribeCluster', builds: 'codebuild:StartBuild', images: 'ecr:BatchDeleteImage', schedules: 'scheduler:CreateSchedule', alarms: 'cloudwatch:DescribeAlarms', events: 'events:PutEvents', bundles: 's3:GetObjectVersion', pruneBundles: 's3:DeleteObjectVersion' };
+    const marker: Record<string, string> = { cluster: 'eks:DescribeCluster', builds: 'codebuild:StartBuild', images: 'ecr:BatchDeleteImage', schedules: 'scheduler:CreateSchedule', alarms: 'cloudwatch:DescribeAlarms', events: 'events:PutEvents', bundles: 's3:GetObjectVersion', pruneBundles: 's3:DeleteObjectVersion', resources: 'cloudformation:CreateStack' };
     for (const step of STEP_NAMES) {
       const actions = actionsOf(step);
       for (const [capability, action] of Object.entries(marker)) {
         expect(actions.has(action), `${step} and ${action}`).toBe((STEP_CAPABILITIES[step] as readonly string[]).includes(capability));
       }
     }
+  });
+
+  it('builds managed resources through a CloudFormation service role scoped to the rack\u2019s names, which only Provision may pass', () => {
+    const t = template();
+    const roles = t.findResources('AWS::IAM::Role') as Record<string, { Properties: { Description?: string; AssumeRolePolicyDocument: { Statement: { Principal: { Service?: string } }[] } } }>;
+    const [serviceRole] = Object.entries(roles).find(([, r]) => r.Properties.Description?.includes('CloudFormation builds the apps') ?? false) ?? [];
+    expect(serviceRole).toBeDefined();
+    expect(roles[serviceRole ?? '']?.Properties.AssumeRolePolicyDocument.Statement[0]?.Principal.Service).toBe('cloudformation.amazonaws.com');
+    const passers = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }>)
+      .filter((p) => p.Properties.PolicyDocument.Statement.some((s) => s.Action === 'iam:PassRole' && JSON.stringify(s.Resource).includes(serviceRole ?? '?')))
+      .flatMap((p) => p.Properties.Roles.map((r) => (roles[r.Ref]?.Properties.Description ?? '')));
+    expect(passers).toEqual(['Slipway test: the provision step']);
+    const lambdas = Object.values(t.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables: Record<string, unknown> } } }[];
+    expect(lambdas.filter((f) => f.Properties.Environment?.Variables[RACK_ENV.resourceRole] !== undefined).length).toBe(STEP_NAMES.length);
   });
 });

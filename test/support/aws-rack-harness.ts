@@ -183,6 +183,7 @@ export function rackSettings(workDir: string): RackSettings {
     bundleBucket: 'slipway-test-bundles',
     eventBus: 'slipway-test',
     buildProject: 'slipway-test-build',
+    resourceRole: `arn:aws:iam::${ACCOUNT}:role/slipway-test-resources`,
     registry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
     repositoryPrefix: 'slipway-test/',
     scheduleGroup: 'slipway-test',
