@@ -4,6 +4,7 @@
  * signed with the function's own role (its access entry admits it to the rack's namespaces).
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +17,7 @@ import type { ReleaseId } from '../pipeline/domain/ids';
 import type { ReleaseStore } from '../pipeline/stores/release-store';
 import type { Provisioner } from '../pipeline/ports/runtime';
 import { CloudFormationResourceProvisioner } from './adapters/cloudformation-provisioner';
+import { Ec2PrivateSubnets } from './adapters/ec2-private-subnets';
 import { RackProvisioner } from './adapters/rack-provisioner';
 import { RdsDescribeInstances } from './adapters/rds-instances';
 import { EksClusterAccess } from './eks';
@@ -30,7 +32,7 @@ export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): Cl
   const access = new EksClusterAccess({ eks, region, credentials: defaultProvider() });
   const api = access.kubernetesApi(settings.cluster);
   const managed = new CloudFormationResourceProvisioner(
-    { cloudformation: new CloudFormationClient({}), eks, secrets: new SecretsManagerClient({}), rds: new RdsDescribeInstances(new RDSClient({})) },
+    { cloudformation: new CloudFormationClient({}), eks, secrets: new SecretsManagerClient({}), rds: new RdsDescribeInstances(new RDSClient({})), subnets: new Ec2PrivateSubnets(new EC2Client({})) },
     { rack: settings.rackName, cluster: settings.cluster, render: { renderResourceStack, adoptedResource }, kubernetes: api, serviceRoleArn: settings.resourceRole },
   );
   return clusterPortsOver(api, settings, store, managed);

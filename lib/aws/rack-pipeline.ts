@@ -225,7 +225,7 @@ function acknowledgeStepWildcards(role: IRole, capabilities: readonly Capability
   const has = (c: Capability): boolean => capabilities.includes(c);
   const region = 'arn:<AWS::Partition>:%s:<AWS::Region>:<AWS::AccountId>:';
   const arn = (service: string): string => region.replace('%s', service);
-  const unscoped = [has('schedules') ? 'scheduler:ListSchedules' : '', has('resources') ? 'cloudformation:ListStacks' : ''].filter((a) => a !== '');
+  const unscoped = [has('schedules') ? 'scheduler:ListSchedules' : '', has('resources') ? 'cloudformation:ListStacks, ec2:DescribeRouteTables' : ''].filter((a) => a !== '');
   acknowledgeWildcards(role, ['Resource::*'], unscoped.length > 0 ? `${XRAY_REASON}; ${unscoped.join(' and ')} have no resource-level permissions (the adapters keep to the rack’s own)` : XRAY_REASON);
   if (has('records')) {
     acknowledgeWildcards(role, ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'], 'CDK’s DynamoDB table grant on the table’s own customer managed key (the rack key), which DynamoDB uses on the caller’s behalf');
@@ -301,8 +301,8 @@ function grant(capability: Capability, role: IRole, props: RackPipelineProps): v
     case 'resources': {
       const stacks = stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `slipway-${props.rackName}-*/*` });
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudformation:DescribeStacks', 'cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DescribeStackEvents', 'cloudformation:TagResource'], resources: [stacks] }));
-      // ListStacks has no resource-level permissions; the adapter keeps the rack's own stacks by name and tag.
-      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudformation:ListStacks'], resources: ['*'] }));
+      // ListStacks and DescribeRouteTables (which subnets are private) have no resource-level permissions.
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudformation:ListStacks', 'ec2:DescribeRouteTables'], resources: ['*'] }));
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [props.resourceRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } }));
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:rds!*`] }));
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [`arn:${stack.partition}:rds:${stack.region}:${stack.account}:db:*`] }));

@@ -233,12 +233,12 @@ beforeEach(() => {
   secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'slipway', password: PASSWORD }) });
 });
 
-function provisioner(options: Partial<CloudFormationProvisionerOptions> & { rds?: RdsInstance[] } = {}): { provisioner: CloudFormationResourceProvisioner; rack: string; notes: string[] } {
+function provisioner(options: Partial<CloudFormationProvisionerOptions> & { rds?: RdsInstance[]; privateSubnets?: string[] } = {}): { provisioner: CloudFormationResourceProvisioner; rack: string; notes: string[] } {
   const rack = `rack${++racks}`;
   const notes: string[] = [];
   const rds = options.rds ? { describeInstance: (id: string) => Promise.resolve(options.rds?.find((i) => i.identifier === id)) } : undefined;
   const made = new CloudFormationResourceProvisioner(
-    { cloudformation: new CloudFormationClient({ region: 'eu-west-1' }), eks: new EKSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }), ...(rds ? { rds } : {}) },
+    { cloudformation: new CloudFormationClient({ region: 'eu-west-1' }), eks: new EKSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }), ...(rds ? { rds } : {}), ...(options.privateSubnets ? { subnets: { privateSubnets: (_vpc: string, ids: readonly string[]) => Promise.resolve(ids.filter((id) => options.privateSubnets?.includes(id))) } } : {}) },
     {
       rack,
       cluster: 'slipway-cluster',
@@ -412,6 +412,17 @@ describe('CloudFormationResourceProvisioner against mocked AWS clients (a script
     expect(error).toBeInstanceOf(ClusterNetworkError);
     expect((error as Error).message).toContain('has 1 subnet(s), and RDS and ElastiCache subnet groups need at least two');
     expect(cloudformation.commandCalls(CreateStackCommand)).toHaveLength(0);
+  });
+
+  it('puts resources in the cluster\u2019s private subnets only, and says so when fewer than two are private', async () => {
+    const { provisioner: p } = provisioner({ privateSubnets: ['subnet-aaa', 'subnet-ccc'] });
+    await p.ensure('shop', [db()], {});
+    const template = JSON.parse(cloudformation.commandCalls(CreateStackCommand)[0]?.args[0].input.TemplateBody ?? '{}') as { Resources: { SubnetGroup: { Properties: { SubnetIds: string[] } } } };
+    expect(template.Resources.SubnetGroup.Properties.SubnetIds).toEqual(['subnet-aaa', 'subnet-ccc']);
+    const error = await provisioner({ privateSubnets: ['subnet-bbb'] })
+      .provisioner.ensure('shop', [db()], {})
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('has 1 private subnet(s) (no route to an internet gateway)');
   });
 
   it('refuses a template larger than CloudFormation accepts in a request', async () => {

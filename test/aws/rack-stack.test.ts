@@ -147,6 +147,7 @@ describe('the rack stack (synthesised; no AWS account here)', () => {
       'ecr:GetAuthorizationToken',
       'scheduler:ListSchedules',
       'cloudformation:ListStacks',
+      'ec2:DescribeRouteTables',
       'ec2:DescribeSecurityGroups',
       'ec2:DescribeVpcs',
       'ec2:DescribeSubnets',

@@ -72,12 +72,18 @@ export interface RdsInstances {
   describeInstance(identifier: string): Promise<RdsInstance | undefined>;
 }
 
+/** Picks the private subnets among the cluster's (EC2 route tables); without it every cluster subnet is used. */
+export interface PrivateSubnets {
+  privateSubnets(vpcId: string, subnetIds: readonly string[]): Promise<string[]>;
+}
+
 export interface CloudFormationProvisionerClients {
   readonly cloudformation: CloudFormationClient;
   readonly eks: EKSClient;
   readonly secrets: SecretsManagerClient;
   /** Needed only by resources that adopt an instance (`options.import`). */
   readonly rds?: RdsInstances;
+  readonly subnets?: PrivateSubnets;
 }
 
 export interface CloudFormationProvisionerOptions {
@@ -291,10 +297,12 @@ export class CloudFormationResourceProvisioner implements Provisioner {
     const { cluster: name } = this.options;
     const { cluster } = await this.clients.eks.send(new DescribeClusterCommand({ name }));
     const vpc = cluster?.resourcesVpcConfig;
-    const subnetIds = [...(vpc?.subnetIds ?? [])];
     if (!vpc?.vpcId) throw new ClusterNetworkError(name, 'DescribeCluster names no VPC');
+    const all = [...(vpc.subnetIds ?? [])];
+    const subnetIds = this.clients.subnets ? await this.clients.subnets.privateSubnets(vpc.vpcId, all) : all;
     if (subnetIds.length < 2) {
-      throw new ClusterNetworkError(name, `it has ${subnetIds.length} subnet(s), and RDS and ElastiCache subnet groups need at least two, in different availability zones; add subnets to the cluster's VPC configuration`);
+      const which = this.clients.subnets ? 'private subnet(s) (no route to an internet gateway)' : 'subnet(s)';
+      throw new ClusterNetworkError(name, `it has ${subnetIds.length} ${which}, and RDS and ElastiCache subnet groups need at least two, in different availability zones; add private subnets to the cluster's VPC configuration`);
     }
     if (!vpc.clusterSecurityGroupId) throw new ClusterNetworkError(name, 'it has no cluster security group, the group its nodes are in and the only source a resource admits');
     return { vpcId: vpc.vpcId, subnetIds, nodeSecurityGroupId: vpc.clusterSecurityGroupId };
