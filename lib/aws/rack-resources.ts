@@ -43,6 +43,8 @@ export class RackResources extends Construct {
           'elasticache:CreateReplicationGroup',
           'elasticache:ModifyReplicationGroup',
           'elasticache:DeleteReplicationGroup',
+          // The final snapshot a removal keeps.
+          'elasticache:CreateSnapshot',
           'elasticache:CreateCacheCluster',
           'elasticache:ModifyCacheCluster',
           'elasticache:DeleteCacheCluster',
@@ -56,7 +58,7 @@ export class RackResources extends Construct {
           'elasticache:DescribeCacheClusters',
           'elasticache:DescribeCacheSubnetGroups',
         ],
-        resources: [elasticacheArn('replicationgroup'), elasticacheArn('cluster'), elasticacheArn('subnetgroup')],
+        resources: [elasticacheArn('replicationgroup'), elasticacheArn('cluster'), elasticacheArn('subnetgroup'), `arn:${stack.partition}:elasticache:${stack.region}:${stack.account}:snapshot:*`],
       }),
     );
     // Security groups get generated ids (sg-…): scoped by the stack tag CloudFormation puts on them instead.
@@ -100,11 +102,12 @@ export class RackResources extends Construct {
         `Resource::${at('rds')}subgrp:${prefix}*`,
         `Resource::${at('rds')}snapshot:${prefix}*`,
         `Resource::${at('rds')}snapshot:*`,
+        `Resource::${at('elasticache')}snapshot:*`,
         `Resource::${at('elasticache')}replicationgroup:${prefix}*`,
         `Resource::${at('elasticache')}cluster:${prefix}*`,
         `Resource::${at('elasticache')}subnetgroup:${prefix}*`,
       ],
-      'the apps\u2019 resources are created at deploy time with names CloudFormation generates from the stack name, which starts with the rack\u2019s prefix; a restore reads any snapshot the user names',
+      'the apps\u2019 resources are created at deploy time with names CloudFormation generates from the stack name, which starts with the rack\u2019s prefix; a restore reads any snapshot the user names, and a removal\u2019s final snapshot gets a generated name',
     );
     acknowledgeWildcards(role, [`Resource::${at('ec2')}security-group/*`, `Resource::${at('ec2')}vpc/*`], 'security group ids are generated; changes are limited by the CloudFormation stack-name tag, and creation needs the VPC the user\u2019s cluster is in');
     acknowledgeWildcards(role, ['Resource::*'], 'EC2\u2019s Describe calls and ElastiCache\u2019s DescribeCacheEngineVersions have no resource-level permissions');

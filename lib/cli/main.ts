@@ -145,6 +145,15 @@ export function buildProgram(io: CliIO): Command {
     .description('print the Kubernetes objects an AWS rack’s cluster needs once (RBAC for app namespaces), for kubectl apply')
     .action(async (opts: { rack: string; autoMode?: boolean; ingressClass: string }) => (await import('./commands/cluster-setup')).clusterSetupCommand(io, { rack: opts.rack, autoMode: opts.autoMode ?? false, ingressClass: opts.ingressClass }));
 
+  const resources = program.command('resources').description('an app\u2019s managed resources on an AWS rack');
+  resources
+    .command('remove')
+    .argument('<resource>', 'the resource\u2019s name in convox.yml')
+    .requiredOption('--app <app>', 'the app')
+    .requiredOption('--rack <name>', 'the AWS rack (cdk context slipway:rackName)')
+    .description('delete a managed resource (RDS, ElastiCache) a deploy left in place, keeping a final snapshot; refused while deletionProtection is on')
+    .action(async (resource: string, opts: { app: string; rack: string }) => (await import('./commands/resources')).resourcesRemoveCommand(io, { rack: opts.rack, app: opts.app, resource }));
+
   const apps = program.command('apps').description('apps: list, create, unpin');
   apps.command('list', { isDefault: true }).option('--state-dir <dir>').description('list apps').action(async (opts: { stateDir?: string }) => (await appCommands()).appsCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
   apps.command('create').argument('<app>').option('--state-dir <dir>').description('create an app').action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsCreateCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));

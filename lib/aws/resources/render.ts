@@ -494,6 +494,9 @@ function redisTemplate(context: RenderContext, settings: RedisSettings): Json {
       [LOGICAL_IDS.securityGroup]: securityGroup(context, settings.port),
       [LOGICAL_IDS.replicationGroup]: {
         Type: 'AWS::ElastiCache::ReplicationGroup',
+        // Redis holds data: removing the resource (or replacing the group) keeps a final snapshot, as for RDS.
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
         Properties: {
           ReplicationGroupDescription: `Slipway ${context.input.resource.type} ${context.label}`,
           Engine: 'redis',
