@@ -237,6 +237,17 @@ export function buildProgram(io: CliIO): Command {
     .description('run a timer now, through the Timer state machine')
     .action(async (timer: string, opts: { app: string; stateDir?: string; wait: boolean }) => (await appCommands()).timerRunCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, timer, wait: opts.wait }));
 
+  program
+    .command('completion')
+    .argument('<shell>', 'bash or zsh')
+    .description('print the shell completion script (e.g. source <(slipway completion bash) in ~/.bashrc)')
+    .action(async (shell: string) => {
+      const { bashCompletion, zshCompletion } = await import('./completion');
+      if (shell === 'bash') io.stdout.write(bashCompletion(program));
+      else if (shell === 'zsh') io.stdout.write(zshCompletion(program));
+      else throw new SlipwayError(`completion: ${JSON.stringify(shell)} is not a shell this command knows; use bash or zsh`, 'USAGE');
+    });
+
   return program;
 }
 
