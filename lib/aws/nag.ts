@@ -13,6 +13,11 @@ export function arnRef(construct: IConstruct): string {
   return `<${Stack.of(construct).getLogicalId(cfn)}.Arn>`;
 }
 
+/** The start of an ARN in this stack's account and region, as cdk-nag writes it in a finding (`arn:<AWS::Partition>:ecr:…:`). */
+export function nagArn(service: string): string {
+  return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:`;
+}
+
 /** Acknowledge AwsSolutions-IAM5 for the given `Resource::…` or `Action::…` entries. */
 export function acknowledgeWildcards(scope: IConstruct, entries: readonly string[], reason: string): void {
   for (const entry of entries) Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[${entry}]`, reason });

@@ -13,7 +13,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { buildspec } from './build/buildspec';
-import { acknowledgeWildcards, arnRef } from './nag';
+import { acknowledgeWildcards, arnRef, nagArn as arn } from './nag';
 import { BUNDLE_PREFIX } from '../pipeline/bundle/key';
 
 export interface RackBuildsProps {
@@ -76,7 +76,6 @@ export class RackBuilds extends Construct {
     // The registry login token is account-wide: ECR has no resource for it.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
 
-    const arn = (service: string): string => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:`;
     const project = arnRef(this.project).replace('.Arn>', '>');
     acknowledgeWildcards(this.project, ['Resource::*'], 'ecr:GetAuthorizationToken (the docker login) has no resource-level permissions');
     acknowledgeWildcards(this.project, [`Resource::${arn('logs')}log-group:/aws/codebuild/${project}:*`, `Resource::${arn('codebuild')}report-group/${project}-*`], 'CDK’s default grants for the project’s own log group and report groups, named after the project');

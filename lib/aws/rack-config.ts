@@ -44,7 +44,8 @@ export class RackConfigError extends SlipwayError {
   }
 }
 
-const RACK_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/** A rack's name: it prefixes namespaces, stacks, schedules and repositories. */
+export const RACK_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -30,7 +30,7 @@ import type { RackSettings } from './rack-context';
 import { rackEnvironment } from './rack-context';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './adapters/metrics-event-sink';
 import { rackNamespacesGroup } from './rack-cluster';
-import { acknowledgeWildcards, arnRef, XRAY_REASON } from './nag';
+import { acknowledgeWildcards, arnRef, nagArn as arn, XRAY_REASON } from './nag';
 import type { RackStores } from './rack-stores';
 import type { Capability, StepName } from './step-capabilities';
 import { STEP_CAPABILITIES, STEP_NAMES } from './step-capabilities';
@@ -40,6 +40,19 @@ export const LAMBDAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..',
 /** The state machines' names in the account: `slipway-<rack>-<Machine>`. */
 export function machineName(rack: string, machine: MachineName): string {
   return `slipway-${rack}-${machine}`;
+}
+
+/**
+ * A machine's ARN built from its name, not a reference: the step functions and the schedules need
+ * the Timer and Cleanup machines' ARNs, and the machines' definitions refer to the functions.
+ */
+export function machineArn(scope: Construct, rack: string, machine: MachineName): string {
+  return Stack.of(scope).formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName(rack, machine), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+/** A step's handler file under lambdas/steps/: `acquireLock` → `acquire-lock.ts`. */
+export function stepEntryFile(step: string): string {
+  return `${step.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ts`;
 }
 
 export interface RackPipelineProps {
@@ -86,10 +99,6 @@ export class RackPipeline extends Construct {
   constructor(scope: Construct, id: string, props: RackPipelineProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const machineArn = (machine: MachineName): string =>
-      stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName(props.rackName, machine), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // Named ARNs, not references: the step functions configure the scheduler with the Timer
-    // machine, whose definition refers to the functions.
     const settings: RackSettings = {
       rackName: props.rackName,
       table: props.stores.table.tableName,
@@ -100,7 +109,7 @@ export class RackPipeline extends Construct {
       registry: `${stack.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}`,
       repositoryPrefix: props.repositoryPrefix,
       scheduleGroup: props.scheduleGroupName,
-      timerMachineArn: machineArn('Timer'),
+      timerMachineArn: machineArn(this, props.rackName, 'Timer'),
       schedulerRoleArn: props.schedulerRole.roleArn,
       cluster: props.cluster.name,
       resourceRole: props.resourceRole.roleArn,
@@ -117,7 +126,7 @@ export class RackPipeline extends Construct {
         description: `Slipway ${props.rackName}: the ${step} step`,
       });
       const fn = new NodejsFunction(this, pascal(step), {
-        entry: join(LAMBDAS, 'steps', `${kebab(step)}.ts`),
+        entry: join(LAMBDAS, 'steps', stepEntryFile(step)),
         handler: 'handler',
         runtime: LambdaRuntime.NODEJS_24_X,
         architecture: Architecture.ARM_64,
@@ -223,8 +232,6 @@ function grantLogs(role: IRole, fn: NodejsFunction): void {
 /** The wildcards a step's grants carry, each acknowledged with why it cannot be narrower. */
 function acknowledgeStepWildcards(role: IRole, capabilities: readonly Capability[], props: RackPipelineProps): void {
   const has = (c: Capability): boolean => capabilities.includes(c);
-  const region = 'arn:<AWS::Partition>:%s:<AWS::Region>:<AWS::AccountId>:';
-  const arn = (service: string): string => region.replace('%s', service);
   const unscoped = [has('schedules') ? 'scheduler:ListSchedules' : '', has('resources') ? 'cloudformation:ListStacks, ec2:DescribeRouteTables' : ''].filter((a) => a !== '');
   acknowledgeWildcards(role, ['Resource::*'], unscoped.length > 0 ? `${XRAY_REASON}; ${unscoped.join(' and ')} have no resource-level permissions (the adapters keep to the rack’s own)` : XRAY_REASON);
   if (has('records')) {
@@ -313,8 +320,4 @@ function grant(capability: Capability, role: IRole, props: RackPipelineProps): v
 
 function pascal(step: string): string {
   return step.charAt(0).toUpperCase() + step.slice(1);
-}
-
-function kebab(step: string): string {
-  return step.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

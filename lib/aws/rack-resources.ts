@@ -8,7 +8,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards } from './nag';
+import { acknowledgeWildcards, nagArn as at } from './nag';
 
 export interface RackResourcesProps {
   readonly rackName: string;
@@ -93,8 +93,6 @@ export class RackResources extends Construct {
       }),
     );
 
-    const region = 'arn:<AWS::Partition>:%s:<AWS::Region>:<AWS::AccountId>:';
-    const at = (service: string): string => region.replace('%s', service);
     acknowledgeWildcards(
       role,
       [

@@ -6,17 +6,15 @@
  */
 import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import { ArnFormat } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { MachineName } from '../pipeline/machines/pipeline-machines';
 import { BundleBucket } from './bundle-bucket';
 import { RackAlerts } from './rack-alerts';
 import { RackBuilds } from './rack-builds';
 import { RackCluster } from './rack-cluster';
 import type { RackConfig } from './rack-config';
 import { RackMonitoring } from './rack-monitoring';
-import { machineName, RackPipeline } from './rack-pipeline';
+import { machineArn, RackPipeline } from './rack-pipeline';
 import { RackResources } from './rack-resources';
 import { RackSchedules } from './rack-schedules';
 import { RackStores } from './rack-stores';
@@ -42,15 +40,13 @@ export class RackStack extends Stack {
     const rack = config.rackName;
     const logRetention = config.logRetentionDays as RetentionDays;
     const repositoryPrefix = `slipway-${rack}/`;
-    const machineArn = (machine: MachineName): string =>
-      this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName(rack, machine), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
     this.bundles = new BundleBucket(this, 'Bundles');
     acknowledgeBucketNotificationsHandler(this);
     this.stores = new RackStores(this, 'Stores', { rackName: rack });
     this.cluster = new RackCluster(this, 'Cluster', { rackName: rack, cluster: config.cluster });
     this.builds = new RackBuilds(this, 'Builds', { rackName: rack, bundles: this.bundles.bucket, key: this.stores.key, repositoryPrefix, logRetention });
-    this.schedules = new RackSchedules(this, 'Schedules', { rackName: rack, timerMachineArn: machineArn('Timer'), cleanupMachineArn: machineArn('Cleanup') });
+    this.schedules = new RackSchedules(this, 'Schedules', { rackName: rack, timerMachineArn: machineArn(this, rack, 'Timer'), cleanupMachineArn: machineArn(this, rack, 'Cleanup') });
     this.resources = new RackResources(this, 'Resources', { rackName: rack });
     this.pipeline = new RackPipeline(this, 'Pipeline', {
       rackName: rack,

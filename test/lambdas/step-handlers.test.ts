@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTransient, stepHandler, toStepError } from '../../lambdas/shared/step-handler';
+import { stepEntryFile } from '../../lib/aws/rack-pipeline';
 import { STEP_CAPABILITIES, STEP_NAMES } from '../../lib/aws/step-capabilities';
 import { SlipwayError } from '../../lib/errors';
 import { STEP_ERRORS } from '../../lib/pipeline/machines/step-errors';
@@ -12,7 +13,6 @@ import { statesOfType } from '../../lib/pipeline/machines/template';
 import { LOCAL_CLEANUP_CONFIG, LOCAL_DEPLOY_CONFIG } from '../../lib/local/rack/local-rack';
 import { REPO_ROOT as ROOT } from '../support/paths';
 
-const kebab = (step: string): string => step.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 describe('the step handlers', () => {
   it('exist once per step the machines call, and only the cluster steps load the cluster client', () => {
@@ -20,9 +20,9 @@ describe('the step handlers', () => {
     const called = new Set(Object.values(definitions).flatMap((d) => statesOfType(d, 'Task').map((t) => (t.state.Parameters as { step: string }).step)));
     expect([...called].sort()).toEqual([...STEP_NAMES].sort());
     const files = readdirSync(join(ROOT, 'lambdas', 'steps')).sort();
-    expect(files).toEqual(STEP_NAMES.map((s) => `${kebab(s)}.ts`).sort());
+    expect(files).toEqual(STEP_NAMES.map(stepEntryFile).sort());
     for (const step of STEP_NAMES) {
-      const text = readFileSync(join(ROOT, 'lambdas', 'steps', `${kebab(step)}.ts`), 'utf8');
+      const text = readFileSync(join(ROOT, 'lambdas', 'steps', stepEntryFile(step)), 'utf8');
       expect(text.includes('eksClusterPorts'), step).toBe((STEP_CAPABILITIES[step] as readonly string[]).includes('cluster'));
       expect(text).toContain(`stepHandler('${step}', ${step}`);
     }

@@ -38,6 +38,7 @@ import type { ClusterPorts, RackSettings } from '../../lib/aws/rack-context';
 import { RACK_ENV, rackEnvironment } from '../../lib/aws/rack-context';
 import { RackStack } from '../../lib/aws/rack-stack';
 import { clusterPortsOver } from '../../lib/aws/eks-cluster-ports';
+import { stepEntryFile } from '../../lib/aws/rack-pipeline';
 import type { KubeApiTestDouble } from './kube-api-double';
 import { HttpsKubernetesApi } from '../../lib/kubernetes/api/https-api';
 import type { StepDispatcher } from '../../lib/local/asl-runner';
@@ -228,7 +229,7 @@ export const STEP_FUNCTION_VARIABLES: ReadonlySet<string> = new Set([...Object.v
 
 /** A step's handler module, as rack-pipeline.ts names its entry: lambdas/steps/<kebab-case step>.ts. */
 export function handlerModule(step: string): string {
-  return `../../lambdas/steps/${step.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ts`;
+  return `../../lambdas/steps/${stepEntryFile(step)}`;
 }
 
 type Handler = (event: { step: string; input: unknown }) => Promise<unknown>;

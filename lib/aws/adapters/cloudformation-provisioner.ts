@@ -368,15 +368,7 @@ export class CloudFormationResourceProvisioner implements Provisioner {
   private async createStack(plan: Extract<Plan, { kind: 'stack' }>): Promise<boolean> {
     try {
       await this.clients.cloudformation.send(
-        new CreateStackCommand({
-          StackName: plan.stack.stackName,
-          TemplateBody: plan.body,
-          Tags: sortedTags(plan.stack.tags),
-          EnableTerminationProtection: true,
-          OnFailure: 'ROLLBACK',
-          ClientRequestToken: this.token(plan.digest),
-          ...(this.options.serviceRoleArn ? { RoleARN: this.options.serviceRoleArn } : {}),
-        }),
+        new CreateStackCommand({ ...this.stackRequest(plan), EnableTerminationProtection: true, OnFailure: 'ROLLBACK' }),
       );
       return true;
     } catch (e) {
@@ -388,13 +380,7 @@ export class CloudFormationResourceProvisioner implements Provisioner {
   private async updateStack(plan: Extract<Plan, { kind: 'stack' }>, live: Stack): Promise<Outcome> {
     try {
       await this.clients.cloudformation.send(
-        new UpdateStackCommand({
-          StackName: plan.stack.stackName,
-          TemplateBody: plan.body,
-          Tags: sortedTags(plan.stack.tags),
-          ClientRequestToken: this.token(plan.digest),
-          ...(this.options.serviceRoleArn ? { RoleARN: this.options.serviceRoleArn } : {}),
-        }),
+        new UpdateStackCommand(this.stackRequest(plan)),
       );
       return { ready: false, waitingOn: `${plan.resource.name} (${StackStatus.UPDATE_IN_PROGRESS})` };
     } catch (e) {
@@ -402,6 +388,17 @@ export class CloudFormationResourceProvisioner implements Provisioner {
       if (isBusy(e)) return { ready: false, waitingOn: `${plan.resource.name} (busy)` };
       throw e;
     }
+  }
+
+  /** What a create and an update of the stack both send. */
+  private stackRequest(plan: Extract<Plan, { kind: 'stack' }>): { StackName: string; TemplateBody: string; Tags: { Key: string; Value: string }[]; ClientRequestToken: string; RoleARN?: string } {
+    return {
+      StackName: plan.stack.stackName,
+      TemplateBody: plan.body,
+      Tags: sortedTags(plan.stack.tags),
+      ClientRequestToken: this.token(plan.digest),
+      ...(this.options.serviceRoleArn ? { RoleARN: this.options.serviceRoleArn } : {}),
+    };
   }
 
   /** Unique per request (a token names one operation), and it carries the configuration's digest. */

@@ -90,6 +90,9 @@ export function metricsOf(event: SlipwayEvent): DataPoint[] {
   return points;
 }
 
+/** Also written with the rack alone as dimension, for the alarms on repeated failures. */
+const RACK_WIDE: ReadonlySet<string> = new Set([PIPELINE_METRICS.deployFailures, PIPELINE_METRICS.rollbacks, PIPELINE_METRICS.timerFailed]);
+
 export class MetricsEventSink implements EventSink {
   constructor(
     private readonly next: EventSink,
@@ -102,9 +105,8 @@ export class MetricsEventSink implements EventSink {
     await this.next.put(events);
     for (const event of events) {
       for (const point of metricsOf(event)) {
-        const rackWide = [PIPELINE_METRICS.deployFailures, PIPELINE_METRICS.rollbacks, PIPELINE_METRICS.timerFailed].includes(point.metric as never);
         this.metrics.singleMetric().addDimensions({ [METRIC_DIMENSIONS.rack]: this.rack, ...point.dimensions }).addMetric(point.metric, point.unit, point.value);
-        if (rackWide) this.metrics.singleMetric().addDimension(METRIC_DIMENSIONS.rack, this.rack).addMetric(point.metric, point.unit, point.value);
+        if (RACK_WIDE.has(point.metric)) this.metrics.singleMetric().addDimension(METRIC_DIMENSIONS.rack, this.rack).addMetric(point.metric, point.unit, point.value);
       }
     }
   }

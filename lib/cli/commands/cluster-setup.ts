@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import { rackRbacManifest } from '../../aws/rack-cluster';
+import { RACK_NAME } from '../../aws/rack-config';
 import { SlipwayError } from '../../errors';
 import type { CliIO } from '../io';
 
@@ -26,7 +27,7 @@ function autoModeIngressClass(name: string): object[] {
 }
 
 export function clusterSetupCommand(io: CliIO, options: { rack: string; autoMode: boolean; ingressClass: string }): void {
-  if (!/^[a-z][a-z0-9-]{0,19}$/.test(options.rack)) throw new SlipwayError(`--rack ${JSON.stringify(options.rack)} is not a rack name: 1 to 20 lower-case letters, digits and dashes, starting with a letter`, 'USAGE');
+  if (!RACK_NAME.test(options.rack)) throw new SlipwayError(`--rack ${JSON.stringify(options.rack)} is not a rack name: 1 to 20 lower-case letters, digits and dashes, starting with a letter`, 'USAGE');
   const objects = [...rackRbacManifest(options.rack), ...(options.autoMode ? autoModeIngressClass(options.ingressClass) : [])];
   io.stdout.write(`# Slipway rack ${options.rack}: apply once with kubectl (cluster-admin), e.g. slipway rack cluster-setup --rack ${options.rack} | kubectl apply -f -\n`);
   io.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
