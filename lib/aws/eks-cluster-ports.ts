@@ -25,12 +25,21 @@ import { adoptedResource, renderResourceStack } from './resources/render';
 import type { ClusterPorts, RackSettings } from './rack-context';
 import { RackSettingsError } from './rack-context';
 
-export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): ClusterPorts {
+function eksApi(settings: RackSettings): { eks: EKSClient; api: KubernetesApi } {
   const region = process.env.AWS_REGION;
   if (!region) throw new RackSettingsError(['AWS_REGION']);
   const eks = new EKSClient({});
   const access = new EksClusterAccess({ eks, region, credentials: defaultProvider() });
-  const api = access.kubernetesApi(settings.cluster);
+  return { eks, api: access.kubernetesApi(settings.cluster) };
+}
+
+export function eksClusterPorts(settings: RackSettings, store: ReleaseStore): ClusterPorts {
+  return clusterPortsOver(eksApi(settings).api, settings, store);
+}
+
+/** The same, with managed resources (RDS, ElastiCache) through CloudFormation: for the Provision step only. */
+export function eksClusterPortsWithResources(settings: RackSettings, store: ReleaseStore): ClusterPorts {
+  const { eks, api } = eksApi(settings);
   const managed = new CloudFormationResourceProvisioner(
     { cloudformation: new CloudFormationClient({}), eks, secrets: new SecretsManagerClient({}), rds: new RdsDescribeInstances(new RDSClient({})), subnets: new Ec2PrivateSubnets(new EC2Client({})) },
     { rack: settings.rackName, cluster: settings.cluster, render: { renderResourceStack, adoptedResource }, kubernetes: api, serviceRoleArn: settings.resourceRole },
