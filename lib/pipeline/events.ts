@@ -22,6 +22,8 @@ export interface EventDetail {
   /** The services a promoted release gave a new image (Deployment Succeeded). */
   readonly services?: readonly string[];
   readonly timer?: string;
+  /** A one-off job's command (`slipway run`, `slipway test`); commands are code, not secrets, and are redacted like reasons. */
+  readonly command?: string;
   readonly resource?: string;
   /** The state machine execution this event belongs to. */
   readonly execution?: string;
@@ -65,11 +67,19 @@ export const EVENT_TYPES = {
   'Rollback Started': { when: 'An operator started a rollback from the console.', alert: false },
   'Rollback Succeeded': { when: 'A console rollback finished: a new release copied from the target serves, and the app is pinned.', alert: false },
   'Rollback Failed': { when: 'A console rollback failed.', alert: true },
+  'Promotion Started': { when: 'An operator promoted an existing release (`releases promote`, `env set --promote`, `scale`): it rolls out as it is, without a copy and without pinning the app.', alert: false },
+  'Promotion Succeeded': { when: 'A promoted release passed its rollout and health gates and serves.', alert: false },
+  'Promotion Failed': { when: 'A promotion failed; the release that served before was put back.', alert: true },
+  'Deployment Cancelled': { when: 'An operator cancelled a running deploy (`apps cancel`); the release that served before was put back.', alert: false },
+  'App Deleted': { when: 'An app was deleted with its releases, processes and resources.', alert: false },
   'App Unpinned': { when: 'An operator unpinned an app, so uploads deploy again.', alert: false },
   'Timer Started': { when: 'A timer\u2019s run started.', alert: false },
   'Timer Succeeded': { when: 'A timer\u2019s run finished with exit code 0.', alert: false },
   'Timer Failed': { when: 'A timer\u2019s run failed.', alert: true },
   'Timer Skipped': { when: 'A run was skipped because the previous one still runs and the timer has concurrency: forbid.', alert: false },
+  'Run Started': { when: 'A one-off job started (`slipway run`, `slipway test`).', alert: false },
+  'Run Succeeded': { when: 'A one-off job finished with exit code 0.', alert: false },
+  'Run Failed': { when: 'A one-off job failed (its exit code and last output are in the reason).', alert: false },
   'Cleanup Completed': { when: 'The daily cleanup finished (releases, bundles and images pruned, stale locks expired).', alert: false },
   'Lock Expired': { when: 'An app\u2019s deploy lock was found past its lease (a deploy stopped without releasing it) and was freed.', alert: true },
 } as const satisfies Record<string, { when: string; alert: boolean }>;

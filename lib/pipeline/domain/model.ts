@@ -61,6 +61,15 @@ export interface AppPin {
   readonly reason: string;
 }
 
+/** A service's size set with `slipway scale`; it outlives later deploys until scaled again. */
+export interface ScaleOverride {
+  readonly count?: number;
+  /** CPU in millicores, as in convox.yml's `scale.cpu`. */
+  readonly cpu?: number;
+  /** Memory in MiB, as in convox.yml's `scale.memory`. */
+  readonly memory?: number;
+}
+
 export interface App {
   readonly name: string;
   readonly createdAt: string;
@@ -71,6 +80,8 @@ export interface App {
    * upload cannot undo an emergency rollback. An operator unpins.
    */
   readonly pin?: AppPin;
+  /** Sizes set with `slipway scale`, by service; they override convox.yml's `scale`. */
+  readonly scale?: Readonly<Record<string, ScaleOverride>>;
 }
 
 /** Release descriptions, in Convox's words. */

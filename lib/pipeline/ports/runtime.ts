@@ -5,7 +5,7 @@
  */
 import type { Resource } from '../../manifest';
 import type { BuildId, ReleaseId } from '../domain/ids';
-import type { BundleObject, Release, ServiceImage } from '../domain/model';
+import type { BundleObject, Release, ScaleOverride, ServiceImage } from '../domain/model';
 import type { BuildUnit } from '../steps/plan-builds';
 
 export interface BuildRequest {
@@ -59,6 +59,8 @@ export interface ApplyRequest {
   readonly images: readonly ServiceImage[];
   /** The release's environment values (never logged). */
   readonly env: Readonly<Record<string, string>>;
+  /** The app's `slipway scale` sizes, by service; they win over the manifest's `scale`. */
+  readonly scale?: Readonly<Record<string, ScaleOverride>>;
 }
 
 export interface JobRequest {
