@@ -40,6 +40,8 @@ export const STEP_CAPABILITIES = {
   startBuild: ['builds', 'events'],
   buildStatus: ['builds', 'env', 'events'],
   createRelease: ['records', 'env', 'events'],
+  // A build-only upload's end: frees the app's lock and queue entry, nothing else.
+  finishBuild: ['records'],
   provision: ['records', 'env', 'events', 'cluster', 'resources'],
   apply: ['records', 'env', 'events', 'cluster'],
   rolloutStatus: ['records', 'env', 'events', 'cluster'],

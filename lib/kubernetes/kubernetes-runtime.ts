@@ -121,6 +121,7 @@ export class KubernetesRuntime implements Runtime {
       images: request.images,
       env: request.env,
       resourceCredentials: credentials,
+      ...(request.scale ? { scale: request.scale } : {}),
     });
     await this.applier.apply(objects, scope);
   }

@@ -4,7 +4,7 @@
  * objects with pure functions; the applier and the rollout watcher (`api/`) send them to a cluster.
  */
 import type { Manifest } from '../manifest';
-import type { Release, ServiceImage } from '../pipeline/domain/model';
+import type { Release, ScaleOverride, ServiceImage } from '../pipeline/domain/model';
 import type { JobRequest } from '../pipeline/ports/runtime';
 
 export interface ObjectMeta {
@@ -55,6 +55,8 @@ export interface RenderInput {
   readonly env: Readonly<Record<string, string>>;
   /** Credentials of each containerised resource by resource name; every such resource of the manifest has an entry. */
   readonly resourceCredentials: Readonly<Record<string, ResourceCredentials>>;
+  /** The app's `slipway scale` sizes by service: they win over the manifest's `scale` (render/scale-overrides.ts). */
+  readonly scale?: Readonly<Record<string, ScaleOverride>>;
 }
 
 /** A one-off job: a timer's run or `slipway run`. */

@@ -44,7 +44,7 @@ const EXAMPLES: Record<EventType, EventDetail> = {
   'Timer Succeeded': { app: 'shop', timer: 'cleanup', service: 'web', release: R, durationMs: 4_210 },
   'Timer Failed': { app: 'shop', timer: 'cleanup', service: 'web', release: R, durationMs: 1_002, reason: 'exited with code 2' },
   'Timer Skipped': { app: 'shop', timer: 'cleanup', service: 'web', reason: 'the previous run still runs and the timer has concurrency: forbid' },
-  'Run Started': { app: 'shop', service: 'web', release: R, command: 'bin/migrate', execution: 'run-shop-4e5f' },
+  'Run Started': { app: 'shop', service: 'web', release: R, command: 'bin/migrate', job: 'run-web-k3j9x', execution: 'run-shop-4e5f' },
   'Run Succeeded': { app: 'shop', service: 'web', release: R, command: 'bin/migrate', execution: 'run-shop-4e5f', durationMs: 4_210 },
   'Run Failed': { app: 'shop', service: 'web', release: R, command: 'npm test', execution: 'run-shop-4e5f', durationMs: 9_870, reason: 'exited with code 1; last output: 1 failing | expected 200, got 500' },
   'Cleanup Completed': { app: 'shop', counts: { releasesKept: 10, releasesDeleted: 4, bundlesDeleted: 4, imagesDeleted: 3 } },

@@ -24,6 +24,8 @@ export interface EventDetail {
   readonly timer?: string;
   /** A one-off job's command (`slipway run`, `slipway test`); commands are code, not secrets, and are redacted like reasons. */
   readonly command?: string;
+  /** A one-off job's id: its processes write their logs under this name (`ps`, `logs`). */
+  readonly job?: string;
   readonly resource?: string;
   /** The state machine execution this event belongs to. */
   readonly execution?: string;

@@ -18,9 +18,11 @@ import { renderBalancer } from './balancers';
 import { envSecret, serviceEnvironment } from './environment';
 import { renderIngress } from './ingress';
 import { renderResourceObjects } from './resources';
+import { withScaleOverrides } from './scale-overrides';
 import { clusterService, serviceAccount, workload } from './service';
 
 export { renderJob, JOB_TTL_SECONDS } from './jobs';
+export { withScaleOverride, withScaleOverrides } from './scale-overrides';
 export { RenderError, PROCESS_TYPE_LABEL, envSecretName } from './common';
 export { provisionedResourceSecretName, resourceServiceName, isContainerised, isExternal } from './resources';
 
@@ -43,7 +45,7 @@ export function renderResources(input: ResourcesRenderInput): KubernetesObject[]
 export function renderRelease(input: RenderInput): KubernetesObject[] {
   const ctx = appContext(input.rack, input.app);
   const release = input.release.id;
-  const { manifest } = input;
+  const manifest = withScaleOverrides(input.manifest, input.scale);
   const resources = resourceParts(ctx, { ...input, resources: manifest.resources });
 
   const envSecrets: KubernetesObject[] = [];

@@ -77,6 +77,14 @@ interface ServiceTarget {
   readonly release: ReleaseId;
   readonly service: Service;
   count: number;
+  /** Where the count came from: a live count outlives redeploys, an override's only while the override stands. */
+  countFrom: 'manifest' | 'override' | 'live';
+  /**
+   * Millicores and MiB, from `slipway scale` or convox.yml. Recorded and reported only: host
+   * processes run unconstrained on the local rack (no cgroup limits), unlike pods on a cluster.
+   */
+  readonly cpu: number;
+  readonly memory: number;
   readonly image?: LocalImage;
   readonly imageError?: string;
   readonly argv: readonly string[];
@@ -98,6 +106,17 @@ interface Job {
   readonly timer?: string;
   readonly processes: SupervisedProcess[];
   finishedAt?: number;
+}
+
+/** One service's size on the local rack (`slipway scale`). */
+export interface LocalServiceSize {
+  readonly service: string;
+  readonly desired: number;
+  readonly running: number;
+  /** Millicores; recorded, not enforced on the local rack. */
+  readonly cpu: number;
+  /** MiB; recorded, not enforced on the local rack. */
+  readonly memory: number;
 }
 
 export class RuntimeError extends SlipwayError {
@@ -167,9 +186,19 @@ export class LocalRuntime implements Runtime {
       const env = await this.serviceEnv(request.app, state, request.release.id, service, manifest, request.env, local);
       const argv = local ? commandOf(local, service.command) : [];
       const previous = state.targets.get(service.name);
-      // A count set live (`scale`) outlives a redeploy of the same service, as with Convox.
-      const count = service.agent.enabled ? 1 : previous?.count !== undefined && previous.service.scale.count.min === service.scale.count.min ? previous.count : service.scale.count.min;
-      targets.set(service.name, { release: request.release.id, service, count, argv, env, ...(local ? { image: local } : {}), ...(imageError ? { imageError } : {}) });
+      const override = request.scale?.[service.name];
+      // The app's `slipway scale` count wins; otherwise a count set live (`scale`) outlives a
+      // redeploy of the same service, as with Convox. An agent runs one process (one "node") whatever the count.
+      const keepLive = previous?.countFrom === 'live' && previous.service.scale.count.min === service.scale.count.min;
+      const [count, countFrom]: [number, ServiceTarget['countFrom']] = service.agent.enabled
+        ? [1, 'manifest']
+        : override?.count !== undefined
+          ? [override.count, 'override']
+          : keepLive && previous
+            ? [previous.count, 'live']
+            : [service.scale.count.min, 'manifest'];
+      const sizes = { cpu: override?.cpu ?? service.scale.cpu, memory: override?.memory ?? service.scale.memory };
+      targets.set(service.name, { release: request.release.id, service, count, countFrom, ...sizes, argv, env, ...(local ? { image: local } : {}), ...(imageError ? { imageError } : {}) });
     }
     state.release = request.release.id;
     state.targets = targets;
@@ -183,6 +212,7 @@ export class LocalRuntime implements Runtime {
     const target = this.apps.get(app)?.targets.get(service);
     if (!target) throw new RuntimeError(`app ${app} runs no service ${service}`, { app, service });
     target.count = count;
+    target.countFrom = 'live';
     this.converge();
   }
 
@@ -289,6 +319,19 @@ export class LocalRuntime implements Runtime {
   applied(app: string): { release?: ReleaseId; services: { name: string; service: Service; count: number }[] } {
     const state = this.apps.get(app);
     return { ...(state?.release ? { release: state.release } : {}), services: [...(state?.targets.values() ?? [])].map((t) => ({ name: t.service.name, service: t.service, count: t.count })) };
+  }
+
+  /**
+   * What `slipway scale` lists, per service of the applied release: processes asked for, processes
+   * of that release running now, and the cpu and memory recorded for it (not enforced locally).
+   */
+  scaleOf(app: string): LocalServiceSize[] {
+    const state = this.apps.get(app);
+    if (!state) return [];
+    return [...state.targets.entries()].map(([name, target]) => {
+      const running = (state.replicas.get(name) ?? []).filter((r) => r.release === target.release && !r.terminating && r.process?.phase === 'running').length;
+      return { service: name, desired: target.count, running, cpu: target.cpu, memory: target.memory };
+    });
   }
 
   appNames(): string[] {

@@ -3,7 +3,8 @@
  * object version), queues behind a running deploy of the same app (only the newest queued upload
  * runs), builds in parallel, provisions, rolls out, follows the rollout and the health gates in
  * wait loops whose interval comes from the input, promotes, and after the rollout began rolls the
- * previous release back in on any failure.
+ * previous release back in on any failure. A build-only upload (object metadata `promote: false`,
+ * `slipway build`) stops after its release is created and ends in `Built`.
  *
  * Input: `{ "event": <S3 Object Created event>, "config": <DeployConfig> }`.
  */
@@ -32,6 +33,7 @@ export function deployDefinition(parent: Construct, fns: StepFunctions): IChaina
   const lockLost = new Fail(scope, 'LockLost', { error: 'LockLost', cause: 'Another deploy took the app over after this one\u2019s lease expired.' });
   const superseded = new Succeed(scope, 'Superseded', { comment: 'A newer upload of the same app deploys instead.' });
   const deployed = new Succeed(scope, 'Deployed');
+  const builtOnly = new Succeed(scope, 'Built', { comment: 'A build-only upload: its release was created and not promoted; the release serving before still serves.' });
 
   const deployFailed = task('DeployFailed', 'deployFailed', '$.outcome').next(failed);
   const rollBack = task('RollBack', 'rollBack', '$.outcome').next(rolledBack);
@@ -51,7 +53,7 @@ export function deployDefinition(parent: Construct, fns: StepFunctions): IChaina
   const startBuild = stepTask(scope, 'StartBuild', { step: 'startBuild', fn: fns('startBuild'), resultPath: '$.started' });
   const waitBuild = poll('WaitForBuild', '$.pollSeconds');
   const buildStatus = stepTask(scope, 'BuildStatus', { step: 'buildStatus', fn: fns('buildStatus'), resultPath: '$.status' });
-  const built = new Pass(scope, 'Built', { outputPath: '$.status.images' });
+  const built = new Pass(scope, 'ImagesBuilt', { outputPath: '$.status.images' });
   const builds = new MapState(scope, 'Builds', {
     itemsPath: '$.build.units',
     itemSelector: {
@@ -70,6 +72,7 @@ export function deployDefinition(parent: Construct, fns: StepFunctions): IChaina
   builds.addCatch(deployFailed, onFailure);
 
   const createRelease = task('CreateRelease', 'createRelease', '$.release').addCatch(deployFailed, onFailure);
+  const finishBuild = task('FinishBuild', 'finishBuild', '$.outcome').addCatch(deployFailed, onFailure);
   const provision = task('Provision', 'provision', '$.provision').addCatch(deployFailed, onFailure);
   const waitProvision = poll('WaitForResources', '$.config.pollSeconds');
   waitProvision.next(provision);
@@ -82,8 +85,13 @@ export function deployDefinition(parent: Construct, fns: StepFunctions): IChaina
   waitBake.next(gate);
   const promote = task('Promote', 'promote', '$.promoted').addCatch(lockLost, { ...onFailure, errors: ['LockLost'] }).addCatch(rollBack, onFailure);
 
-  prepare.next(builds).next(createRelease).next(provision).next(
-    new Choice(scope, 'ResourcesReady?').when(Condition.booleanEquals('$.provision.ready', true), apply).otherwise(waitProvision),
+  provision.next(new Choice(scope, 'ResourcesReady?').when(Condition.booleanEquals('$.provision.ready', true), apply).otherwise(waitProvision));
+  finishBuild.next(builtOnly);
+  prepare.next(builds).next(createRelease).next(
+    new Choice(scope, 'PromoteRelease?')
+      // Only an explicit `false` stops: a state without the field deploys as before.
+      .when(Condition.and(Condition.isPresent('$.deploy.promote'), Condition.booleanEquals('$.deploy.promote', false)), finishBuild)
+      .otherwise(provision),
   );
   apply.next(waitRollout);
   waitRollout.next(rolloutStatus);

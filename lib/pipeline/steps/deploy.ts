@@ -19,7 +19,7 @@ import { describeRelease } from '../domain/model';
 import type { EventDetail, EventPublisher, EventType } from '../events';
 import { redact } from '../events';
 import type { BundleStore, ObjectCreatedEvent } from '../ports/bundle-store';
-import type { AlarmMonitor, Builder, EnvStore, Provisioner, Runtime, Scheduler } from '../ports/runtime';
+import type { AlarmMonitor, ApplyRequest, Builder, EnvStore, Provisioner, Runtime, Scheduler } from '../ports/runtime';
 import type { Clock, Lease, ReleaseStore } from '../stores/release-store';
 import { LockLostError } from '../stores/release-store';
 import type { CaughtFailure } from './failure';
@@ -71,7 +71,12 @@ export interface DeployState {
   readonly event?: ObjectCreatedEvent;
   readonly config: DeployConfig;
   readonly execution: string;
-  readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean };
+  /**
+   * `promote: false` (the upload's metadata `promote: false`, `slipway build`) stops the deploy
+   * after its release is created: nothing is provisioned, rolled out or promoted. Admit always sets
+   * it; states built elsewhere (a console rollback) may leave it out, which means true.
+   */
+  readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean; readonly promote?: boolean };
   readonly lock?: { readonly status: 'acquired' | 'waiting' | 'superseded'; readonly lease?: Lease; readonly reason?: string; readonly queuedEmitted?: boolean };
   readonly build?: { readonly id: BuildId; readonly units: readonly BuildUnit[]; readonly images: readonly ServiceImage[]; readonly envVersion: number; readonly dir: string };
   readonly built?: readonly ServiceImage[][];
@@ -153,7 +158,7 @@ export async function admit(state: DeployState, ctx: DeployContext): Promise<Non
   }
   await ctx.store.enqueueDeploy(parsed.app, state.execution, uploadOrder(event));
   const { metadata: _m, lastModified: _l, ...bundle } = head;
-  return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false' };
+  return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false', promote: head.metadata.promote !== 'false' };
 }
 
 /**
@@ -301,6 +306,17 @@ export async function loadRelease(
   return { release: r, manifest: loadManifest(build.manifest, { env }).manifest, text: build.manifest, images: [...build.images], env };
 }
 
+/**
+ * What the runtime needs to roll a release out: the release as loadRelease reads it, with the
+ * app's `slipway scale` sizes. Those belong to the app, not the release, so whichever release is
+ * applied (a deploy, a rollback) runs at them.
+ */
+export async function releaseApplyRequest(ctx: DeployContext, app: string, release: ReleaseId): Promise<ApplyRequest> {
+  const { release: r, text, images, env } = await loadRelease(ctx, app, release);
+  const scale = (await ctx.store.getApp(app))?.scale;
+  return { app, release: r, manifest: text, images, env, ...(scale ? { scale } : {}) };
+}
+
 function releaseManifest(state: DeployState, ctx: DeployContext, release: ReleaseId): ReturnType<typeof loadRelease> {
   return loadRelease(ctx, app(state), release);
 }
@@ -334,8 +350,7 @@ export async function apply(state: DeployState, ctx: DeployContext): Promise<Non
   await ctx.store.renewLock(lease(state), state.config.leaseSeconds * 1000);
   const release = state.release;
   if (!release) throw new SlipwayError('no release to apply', 'DEPLOY_STATE_INVALID');
-  const { release: r, text, images, env } = await releaseManifest(state, ctx, release.id);
-  await ctx.runtime.apply({ app: app(state), release: r, manifest: text, images, env });
+  await ctx.runtime.apply(await releaseApplyRequest(ctx, app(state), release.id));
   await emit(ctx, 'Rollout Started', state, { release: release.id, ...(release.previous ? { previousRelease: release.previous } : {}) });
   return { startedAt: ctx.clock.now() };
 }
@@ -349,7 +364,12 @@ export async function rolloutStatus(state: DeployState, ctx: DeployContext): Pro
   const status = await ctx.runtime.rolloutStatus(app(state), release);
   const elapsed = ctx.clock.now() - rollout.startedAt;
   let failure: string | undefined;
-  if (status.state === 'failed') failure = status.service ? `${status.service}: ${status.reason}` : status.reason;
+  // The service to blame, so that the event (and the CLI's report of its last log lines) can name it.
+  let failing: string | undefined;
+  if (status.state === 'failed') {
+    failure = status.service ? `${status.service}: ${status.reason}` : status.reason;
+    failing = status.service;
+  }
   else if (status.state === 'progressing') {
     const { manifest } = await releaseManifest(state, ctx, release);
     const deadlineOf = (service: string): number => {
@@ -359,10 +379,11 @@ export async function rolloutStatus(state: DeployState, ctx: DeployContext): Pro
     const late = status.services.filter((s) => s.ready < s.desired && elapsed > deadlineOf(s.name) * 1000);
     if (late.length > 0) {
       failure = `the rollout missed its progress deadline (${late.map((s) => `${s.name}: ${s.ready}/${s.desired} ready after ${deadlineOf(s.name)}s${s.waitingOn ? `, ${s.waitingOn}` : ''}`).join('; ')})`;
+      failing = late[0]?.name;
     }
   }
   if (failure !== undefined) {
-    await emit(ctx, 'Rollout Failed', state, { release, durationMs: elapsed, reason: failure }, await secretsOf(ctx, state));
+    await emit(ctx, 'Rollout Failed', state, { release, ...(failing ? { service: failing } : {}), durationMs: elapsed, reason: failure }, await secretsOf(ctx, state));
     return { ...rollout, state: 'failed', reason: `Rollout Failed: ${failure}` };
   }
   return { ...rollout, state: status.state };
@@ -457,8 +478,7 @@ export async function rollBack(state: DeployState, ctx: DeployContext): Promise<
   }
   const previous = release?.previous;
   if (previous) {
-    const { release: r, text, images, env } = await releaseManifest(state, ctx, previous);
-    await ctx.runtime.apply({ app: name, release: r, manifest: text, images, env });
+    await ctx.runtime.apply(await releaseApplyRequest(ctx, name, previous));
   } else await ctx.runtime.remove(name);
   await emit(ctx, 'Deployment Rolled Back', state, { ...(release ? { release: release.id } : {}), ...(previous ? { previousRelease: previous } : {}), reason }, await secretsOf(ctx, state));
   await finish(state, ctx);
@@ -477,6 +497,18 @@ export async function deployFailed(state: DeployState, ctx: DeployContext): Prom
   return { failed: true };
 }
 
+/**
+ * A build-only upload (`slipway build`, metadata `promote: false`) ends here once its release is
+ * created: the release stays unpromoted (the app's current release is unchanged) and the next
+ * deploy of the app may go.
+ */
+export async function finishBuild(state: DeployState, ctx: DeployContext): Promise<{ release: ReleaseId }> {
+  const release = state.release?.id;
+  if (!release) throw new SlipwayError('no release was created for the build', 'DEPLOY_STATE_INVALID');
+  await finish(state, ctx);
+  return { release };
+}
+
 async function finish(state: DeployState, ctx: DeployContext): Promise<void> {
   if (state.lock?.lease) await ctx.store.releaseLock(state.lock.lease);
   if (state.deploy) await ctx.store.dequeueDeploy(state.deploy.app, state.execution);
@@ -491,6 +523,7 @@ export const DEPLOY_STEPS = {
   startBuild,
   buildStatus,
   createRelease,
+  finishBuild,
   provision,
   apply,
   rolloutStatus,

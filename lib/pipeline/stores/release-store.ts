@@ -10,7 +10,7 @@
  */
 import { SlipwayError } from '../../errors';
 import type { BuildId, ReleaseId } from '../domain/ids';
-import type { App, AppPin, Build, Release } from '../domain/model';
+import type { App, AppPin, Build, Release, ScaleOverride } from '../domain/model';
 import type { RecordKey, RecordTable, StoredRecord } from '../ports/record-table';
 
 export interface Lease {
@@ -139,6 +139,22 @@ export class ReleaseStore {
     return this.updateLocked(lease, (record, now) => {
       const next = { ...lease, expiresAt: now + ttlMs };
       return [{ ...record, lock: { owner: lease.owner, token: lease.token, expiresAt: next.expiresAt } }, next];
+    });
+  }
+
+  /**
+   * Take the lock over from `from`, an execution the caller has already stopped (`apps cancel`):
+   * in one write, so no queued deploy can slip in between. Also drops `from` from the deploy
+   * queue. Undefined when `from` does not hold the lock (then the caller waits as usual).
+   */
+  async takeOverLock(app: string, from: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    return this.updateApp(app, (record) => {
+      const queue = (record.queue ?? []).filter((q) => q.execution !== from);
+      const dequeued = queue.length === (record.queue ?? []).length ? record : { ...record, queue };
+      if (record.lock.owner !== from) return [dequeued, undefined];
+      const now = this.clock.now();
+      const lock: LockState = { owner, token: record.lock.token + 1, expiresAt: now + ttlMs };
+      return [{ ...dequeued, lock }, { app, owner, token: lock.token, expiresAt: lock.expiresAt }];
     });
   }
 
@@ -272,6 +288,53 @@ export class ReleaseStore {
       const { pin: _pin, ...rest } = record;
       return [rest, toApp(rest)];
     });
+  }
+
+  /**
+   * Merge `override` into the service's `slipway scale` sizes (fields it leaves out stay as they
+   * were); only the holder of the app's lock may, since the next rollout reads them.
+   */
+  async setScale(lease: Lease, service: string, override: ScaleOverride): Promise<App> {
+    return this.updateLocked(lease, (record) => {
+      const next: AppRecord = { ...record, scale: { ...record.scale, [service]: { ...record.scale?.[service], ...override } } };
+      return [next, toApp(next)];
+    });
+  }
+
+  /** Put a service's sizes back exactly as they were (undefined: none), e.g. after a failed `scale`. */
+  async restoreScale(lease: Lease, service: string, previous: ScaleOverride | undefined): Promise<App> {
+    return this.updateLocked(lease, (record) => {
+      const { [service]: _dropped, ...others } = record.scale ?? {};
+      const scale = previous ? { ...others, [service]: previous } : others;
+      const { scale: _scale, ...rest } = record;
+      const next: AppRecord = Object.keys(scale).length > 0 ? { ...rest, scale } : rest;
+      return [next, toApp(next)];
+    });
+  }
+
+  /**
+   * Delete the app: its record (with its lock and deploy queue), then its builds and releases.
+   * The caller must hold the app's lock, so no deploy starts meanwhile; the record goes first,
+   * in one conditional write, after which no deploy can take the app. Running it again after a
+   * crash finishes the job: builds and releases of an app without a record are deleted too.
+   */
+  async deleteApp(lease: Lease | undefined, app: string): Promise<{ builds: number; releases: number }> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const r = await this.table.get<AppRecord>(appKey(app));
+      if (!r) break;
+      if (!lease) throw new LockLostError({ app, owner: 'nobody', token: 0, expiresAt: 0 }, 'deleting an app needs its lock');
+      const lock = r.value.lock;
+      if (lock.token !== lease.token || lock.owner !== lease.owner) throw new LockLostError(lease, `it is held by ${lock.owner ?? 'nobody'} with token ${lock.token}`);
+      if (lock.expiresAt <= this.clock.now()) throw new LockLostError(lease, 'the lease expired');
+      if (await this.table.delete(appKey(app), r.version)) break;
+      if (attempt === CAS_ATTEMPTS - 1) throw new ConflictError(`too much contention on app ${app}`, { app });
+    }
+    const remove = async (prefix: string): Promise<number> => {
+      let n = 0;
+      for (const record of await this.table.query(`app#${app}`, prefix)) if (await this.table.delete(record.key, record.version)) n++;
+      return n;
+    };
+    return { builds: await remove('build#'), releases: await remove('release#') };
   }
 
   /** Apply `change` to the app record with compare-and-set, retrying on contention. */
