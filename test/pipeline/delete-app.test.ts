@@ -53,8 +53,8 @@ async function rack() {
 }
 
 describe('deleteApp (local record files; builder, runtime and scheduler are test doubles)', () => {
-  it('removes processes, timers, images and records, keeps the database and says so', async () => {
-    const { ctx, store, events, runtime, builder, scheduler } = await rack();
+  it('removes processes, timers, images, records and the environment, keeps the database and says so', async () => {
+    const { ctx, store, env, events, runtime, builder, scheduler } = await rack();
     const deleted = await deleteApp(ctx, 'shop', 'dev@example.com');
     expect(deleted).toEqual({ app: 'shop', builds: 1, releases: 1, resourcesKept: ['db (postgres)'] });
     expect(runtime.removed).toBe(1);
@@ -63,8 +63,10 @@ describe('deleteApp (local record files; builder, runtime and scheduler are test
     expect(await store.getApp('shop')).toBeUndefined();
     expect(await store.listReleases('shop')).toEqual([]);
     expect(await store.getApp('other')).toBeDefined();
+    // A new app of the same name must not inherit the deleted one's secrets.
+    expect(await env.current('shop')).toEqual({ version: 0, values: {} });
     expect(events.map((e) => [e['detail-type'], e.detail])).toEqual([
-      ['App Deleted', { app: 'shop', reason: 'deleted by dev@example.com; resources kept: db (postgres); environment versions kept', counts: { builds: 1, releases: 1, resourcesKept: 1 } }],
+      ['App Deleted', { app: 'shop', reason: 'deleted by dev@example.com; resources kept: db (postgres)', counts: { builds: 1, releases: 1, envVersions: 1, resourcesKept: 1 } }],
     ]);
   });
 

@@ -119,4 +119,6 @@ export interface EnvStore {
   /** The app's current environment and its version (version 0 is the empty environment). */
   current(app: string): Promise<{ readonly version: number; readonly values: Readonly<Record<string, string>> }>;
   get(app: string, version: number): Promise<Readonly<Record<string, string>>>;
+  /** Delete every version of an app's environment (the app is deleted); returns how many versions went. */
+  deleteApp(app: string): Promise<number>;
 }

@@ -45,10 +45,12 @@ export async function deleteApp(ctx: DeployContext, app: string, by: string): Pr
     await ctx.scheduler.reconcile(app, []);
     const images = [...new Set((await ctx.store.listBuilds(app)).flatMap((b) => b.images.map((i) => i.image)))];
     if (images.length > 0) await ctx.builder.deleteImages(app, images);
+    // The environment before the app record: a delete that stops in between can be run again.
+    const envVersions = await ctx.env.deleteApp(app);
     const { builds, releases } = await ctx.store.deleteApp(lease, app);
     const resourcesKept = resources.map((r) => `${r.name} (${r.type})`);
-    const kept = [resourcesKept.length > 0 ? `resources kept: ${resourcesKept.join(', ')}` : '', 'environment versions kept'].filter(Boolean).join('; ');
-    await ctx.events.emit('App Deleted', { app, reason: `deleted by ${by}; ${kept}`, counts: { builds, releases, resourcesKept: resourcesKept.length } });
+    const kept = resourcesKept.length > 0 ? `; resources kept: ${resourcesKept.join(', ')}` : '';
+    await ctx.events.emit('App Deleted', { app, reason: `deleted by ${by}${kept}`, counts: { builds, releases, envVersions, resourcesKept: resourcesKept.length } });
     return { app, builds, releases, resourcesKept };
   } catch (e) {
     // Let deploys in again; the app (or what is left of it) is as the failure left it.

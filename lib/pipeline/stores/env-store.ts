@@ -47,6 +47,19 @@ export class RecordEnvStore implements EnvStore {
   }
 
   /** Write a new version of the app's environment; returns it. */
+  /**
+   * Every version goes, with the values, so that an app created later under the same name starts
+   * with an empty environment instead of inheriting the deleted app's secrets. Returns how many
+   * versions were deleted.
+   */
+  async deleteApp(app: string): Promise<number> {
+    let deleted = 0;
+    for (const record of await this.table.query(`env#${app}`, '')) {
+      if ((await this.table.delete(record.key, record.version)) && record.key.sort !== head(app).sort) deleted++;
+    }
+    return deleted;
+  }
+
   async set(app: string, values: Readonly<Record<string, string>>): Promise<number> {
     // A version record can exist with the head not pointing at it: a writer that crashed between
     // the two writes, or one still between them. Such a number is skipped (a gap in the versions),
