@@ -7,7 +7,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rm, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
 import type { MachineName } from '../../pipeline/machines/pipeline-machines';
@@ -27,6 +28,14 @@ export const ENDPOINT_FILE = 'rack.json';
 export const TOKEN_FILE = 'rack.token';
 /** Bundles larger than this are refused before they are stored. */
 const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+/** A log page reads at most this much of the file; the follower's next poll reads on. */
+const MAX_LOG_PAGE_BYTES = 8 * 1024 * 1024;
+
+/** HTTP statuses of error codes other than a plain 400. */
+const STATUS_OF_CODE: Readonly<Record<string, number>> = { NOT_FOUND: 404, CONFLICT: 409, NO_DEPLOY_RUNNING: 409, APP_BUSY: 409 };
+
+/** The code an API error carries when no SlipwayError names one: after its HTTP status. */
+const CODE_OF_STATUS: Readonly<Record<number, string>> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'TOO_LARGE' };
 
 class HttpError extends Error {
   constructor(
@@ -35,12 +44,17 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+
+  get code(): string {
+    return CODE_OF_STATUS[this.status] ?? 'RACK_API';
+  }
 }
 
 type Handler = (match: RegExpMatchArray, req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
 
 export class RackApiServer {
   private server?: Server;
+  private endpoint?: RackEndpoint;
   private token = '';
   private readonly routes: [string, RegExp, Handler][];
 
@@ -49,6 +63,8 @@ export class RackApiServer {
     private readonly onStop: () => void,
   ) {
     const app = (m: RegExpMatchArray): string => decodeURIComponent(m[1] ?? '');
+    const part = (m: RegExpMatchArray, n: number): string => decodeURIComponent(m[n] ?? '');
+    const query = (req: IncomingMessage): URLSearchParams => new URL(req.url ?? '/', 'http://rack').searchParams;
     this.routes = [
       ['GET', /^\/v1\/rack$/, () => this.status()],
       ['POST', /^\/v1\/rack\/stop$/, () => {
@@ -63,37 +79,85 @@ export class RackApiServer {
         return rack.store.requireApp(String(body.name));
       }],
       ['GET', /^\/v1\/apps\/([^/]+)$/, async (m) => ({ ...(await rack.store.requireApp(app(m))), urls: rack.urls(app(m)), processes: rack.runtime.processes(app(m)), timers: rack.scheduler.list(app(m)) })],
+      ['DELETE', /^\/v1\/apps\/([^/]+)$/, async (m) => {
+        return rack.deleteApp(app(m));
+      }],
+      ['POST', /^\/v1\/apps\/([^/]+)\/cancel$/, async (m) => {
+        const { execution, cancelled } = await rack.cancel(app(m));
+        return { machine: 'Rollback', execution, cancelled };
+      }],
       ['GET', /^\/v1\/apps\/([^/]+)\/releases$/, (m) => rack.store.listReleases(app(m))],
+      ['GET', /^\/v1\/apps\/([^/]+)\/releases\/([^/]+)$/, (m) => rack.release(app(m), part(m, 2))],
+      ['POST', /^\/v1\/apps\/([^/]+)\/promote$/, async (m, req) => {
+        const body = (await readJson(req)) as { release?: unknown };
+        return { machine: 'Rollback', execution: (await rack.promote(app(m), optionalString(body.release, 'release'))).execution };
+      }],
       ['GET', /^\/v1\/apps\/([^/]+)\/builds$/, async (m) => (await rack.store.listBuilds(app(m))).map(({ manifest: _m, ...b }) => b)],
-      ['GET', /^\/v1\/apps\/([^/]+)\/env$/, async (m) => rack.env.current(app(m))],
+      ['GET', /^\/v1\/apps\/([^/]+)\/builds\/([^/]+)\/logs$/, async (m) => ({ text: await rack.buildLog(app(m), part(m, 2)) })],
+      ['GET', /^\/v1\/apps\/([^/]+)\/env$/, async (m, req) => rack.environment(app(m), query(req).get('release') ?? undefined)],
       ['PATCH', /^\/v1\/apps\/([^/]+)\/env$/, async (m, req) => {
-        const body = (await readJson(req)) as { set?: Record<string, string>; unset?: string[] };
-        return { version: await rack.changeEnv(app(m), { ...(body.set ? { set: body.set } : {}), ...(body.unset ? { unset: body.unset } : {}) }) };
+        const body = (await readJson(req)) as { set?: unknown; unset?: unknown; replace?: unknown };
+        const set = stringRecord(body.set, 'set');
+        const unset = body.unset === undefined ? undefined : stringList(body.unset, 'unset');
+        const changed = await rack.changeEnvironment(app(m), { ...(set ? { set } : {}), ...(unset ? { unset } : {}), ...(body.replace === true ? { replace: true } : {}) });
+        // `version` too: the CLI before RackConnection reads that name.
+        return { ...changed, version: changed.envVersion };
       }],
       ['POST', /^\/v1\/apps\/([^/]+)\/bundles$/, async (m, req) => {
         const metadata: Record<string, string> = {};
         if (req.headers['x-slipway-auto-rollback'] === 'false') metadata['auto-rollback'] = 'false';
+        if (req.headers['x-slipway-promote'] === 'false') metadata.promote = 'false';
+        // Object metadata is ASCII, as on S3: the CLI sends the description URI-encoded and it is kept so.
+        const description = req.headers['x-slipway-description'];
+        if (typeof description === 'string' && description) metadata.description = description;
         return rack.deploy(app(m), await readBody(req, MAX_BUNDLE_BYTES), metadata);
       }],
       ['POST', /^\/v1\/apps\/([^/]+)\/rollback$/, async (m, req) => {
         const body = (await readJson(req)) as { release?: string; skipGates?: boolean; reason?: string };
-        return { execution: rack.rollback({ app: app(m), ...(body.release ? { release: body.release } : {}), ...(body.skipGates ? { skipGates: true } : {}), ...(body.reason ? { reason: body.reason } : {}) }).execution };
+        return { machine: 'Rollback', execution: rack.rollback({ app: app(m), ...(body.release ? { release: body.release } : {}), ...(body.skipGates ? { skipGates: true } : {}), ...(body.reason ? { reason: body.reason } : {}) }).execution };
       }],
       ['POST', /^\/v1\/apps\/([^/]+)\/unpin$/, async (m) => {
         await rack.unpin(app(m));
         return rack.store.requireApp(app(m));
       }],
-      ['POST', /^\/v1\/apps\/([^/]+)\/timers\/([^/]+)\/run$/, (m) => Promise.resolve({ execution: rack.runTimer(app(m), decodeURIComponent(m[2] ?? '')).execution })],
+      ['GET', /^\/v1\/apps\/([^/]+)\/timers$/, (m) => rack.timers(app(m))],
+      ['POST', /^\/v1\/apps\/([^/]+)\/timers\/([^/]+)\/run$/, async (m) => {
+        await rack.store.requireApp(app(m));
+        return { machine: 'Timer', execution: rack.runTimer(app(m), part(m, 2)).execution };
+      }],
+      ['POST', /^\/v1\/apps\/([^/]+)\/run$/, async (m, req) => {
+        const body = (await readJson(req)) as { service?: unknown; command?: unknown; release?: unknown };
+        const release = optionalString(body.release, 'release');
+        const run = { service: requiredString(body.service, 'service'), command: requiredString(body.command, 'command'), ...(release !== undefined ? { release } : {}) };
+        return { machine: 'Timer', execution: (await rack.run(app(m), run)).execution };
+      }],
+      ['GET', /^\/v1\/apps\/([^/]+)\/scale$/, (m) => rack.scale(app(m))],
+      ['POST', /^\/v1\/apps\/([^/]+)\/scale$/, async (m, req) => {
+        const body = (await readJson(req)) as { service?: unknown; count?: unknown; cpu?: unknown; memory?: unknown };
+        const change = { ...optionalNumber(body.count, 'count'), ...optionalNumber(body.cpu, 'cpu'), ...optionalNumber(body.memory, 'memory') };
+        return { machine: 'Rollback', execution: (await rack.setScale(app(m), requiredString(body.service, 'service'), change)).execution };
+      }],
+      // Sets the count on the runtime at once, not recorded on the app: the CLI before RackConnection uses it.
       ['POST', /^\/v1\/apps\/([^/]+)\/services\/([^/]+)\/scale$/, async (m, req) => {
         const body = (await readJson(req)) as { count?: unknown };
         const count = Number(body.count);
         if (!Number.isInteger(count) || count < 0 || count > 100) throw new HttpError(400, 'count must be a whole number from 0 to 100');
-        rack.runtime.scale(app(m), decodeURIComponent(m[2] ?? ''), count);
+        rack.runtime.scale(app(m), part(m, 2), count);
         return { service: m[2], count };
       }],
+      ['GET', /^\/v1\/apps\/([^/]+)\/processes$/, (m) => rack.processes(app(m))],
+      ['GET', /^\/v1\/apps\/([^/]+)\/services$/, async (m) => {
+        await rack.store.requireApp(app(m));
+        return rack.urls(app(m));
+      }],
       ['GET', /^\/v1\/apps\/([^/]+)\/logs$/, async (m, req) => {
-        const query = new URL(req.url ?? '/', 'http://rack').searchParams;
-        return readLogs(join(rack.options.stateDir, 'logs', 'apps', `${app(m)}.jsonl`), { since: query.get('since') ?? '', service: query.get('service') ?? '', limit: Number(query.get('limit') ?? 1000) });
+        const q = query(req);
+        const filter = { since: q.get('since') ?? '', service: q.get('service') ?? '', text: q.get('filter') ?? '', limit: Number(q.get('limit') ?? 1000) };
+        const file = join(rack.options.stateDir, 'logs', 'apps', `${app(m)}.jsonl`);
+        const cursor = q.get('cursor');
+        // With a cursor (a byte offset in the app's log), a page and the next cursor: followers see each line once.
+        if (cursor !== null) return readLogPage(file, { ...filter, cursor: Number(cursor) || 0, tail: q.get('tail') === '1' });
+        return readLogs(file, filter);
       }],
       ['POST', /^\/v1\/cleanup$/, () => Promise.resolve({ execution: rack.cleanup().execution })],
       ['GET', /^\/v1\/executions\/([^/]+)\/([^/]+)$/, (m) => {
@@ -104,9 +168,11 @@ export class RackApiServer {
         return Promise.resolve(record);
       }],
       ['GET', /^\/v1\/executions$/, () => Promise.resolve(rack.executions.list().slice(0, 100))],
-      ['GET', /^\/v1\/events$/, async () => {
-        const text = await readFile(join(rack.options.stateDir, 'events.jsonl'), 'utf8').catch(() => '');
-        return text.split('\n').filter(Boolean).slice(-500).map((l) => JSON.parse(l) as unknown);
+      ['GET', /^\/v1\/events$/, async (_m, req) => {
+        const q = query(req);
+        const since = q.get('since');
+        const filter = { app: q.get('app') ?? '', execution: q.get('execution') ?? '', since: since ? new Date(Number(since)).toISOString() : '', limit: Number(q.get('limit') ?? 500) };
+        return readEvents(join(rack.options.stateDir, 'events.jsonl'), filter);
       }],
     ];
   }
@@ -126,6 +192,7 @@ export class RackApiServer {
     const port = typeof address === 'object' && address ? address.port : 0;
     const endpoint: RackEndpoint = { pid: process.pid, name: this.rack.options.name ?? 'local', api: `http://127.0.0.1:${port}`, routerPort: this.rack.router.port, startedAt: new Date().toISOString() };
     await writeFile(join(dir, ENDPOINT_FILE), `${JSON.stringify(endpoint, null, 2)}\n`, { mode: 0o600 });
+    this.endpoint = endpoint;
     return endpoint;
   }
 
@@ -142,7 +209,16 @@ export class RackApiServer {
 
   private async status(): Promise<unknown> {
     const apps = await this.rack.store.listApps();
-    return { name: this.rack.options.name ?? 'local', pid: process.pid, routerPort: this.rack.router.port, apps: apps.length, stateDir: this.rack.options.stateDir };
+    return {
+      name: this.rack.options.name ?? 'local',
+      pid: process.pid,
+      routerPort: this.rack.router.port,
+      apps: apps.length,
+      stateDir: this.rack.options.stateDir,
+      ...(this.endpoint ? { api: this.endpoint.api, startedAt: this.endpoint.startedAt } : {}),
+      // The pipeline's settings, as `rack params` shows them.
+      deploy: this.rack.config,
+    };
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -162,8 +238,9 @@ export class RackApiServer {
       const result = await route[2](path.match(route[1]) as RegExpMatchArray, req, res);
       send(res, 200, result ?? {});
     } catch (e) {
-      const status = e instanceof HttpError ? e.status : e instanceof SlipwayError ? (e.code === 'NOT_FOUND' ? 404 : 400) : 500;
-      send(res, status, { error: (e as Error).message, ...(e instanceof SlipwayError ? { code: e.code } : {}) });
+      const status = e instanceof HttpError ? e.status : e instanceof SlipwayError ? (STATUS_OF_CODE[e.code] ?? 400) : 500;
+      const code = e instanceof SlipwayError || e instanceof HttpError ? e.code : 'INTERNAL';
+      send(res, status, { error: (e as Error).message, code });
     }
   }
 }
@@ -194,20 +271,134 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Log lines of an app since a time (ISO), optionally of one service, at most `limit` (the newest). */
-async function readLogs(file: string, filter: { since: string; service: string; limit: number }): Promise<unknown[]> {
+function requiredString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new HttpError(400, `${name} must be a non-empty string`);
+  return value;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  return value === undefined || value === null ? undefined : requiredString(value, name);
+}
+
+function optionalNumber<K extends string>(value: unknown, name: K): Partial<Record<K, number>> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new HttpError(400, `${name} must be a number`);
+  return { [name]: value } as Partial<Record<K, number>>;
+}
+
+function stringRecord(value: unknown, name: string): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) throw new HttpError(400, `${name} must be an object of strings`);
+  return value as Record<string, string>;
+}
+
+function stringList(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new HttpError(400, `${name} must be a list of strings`);
+  return value as string[];
+}
+
+interface LogFilter {
+  /** ISO time; lines after it (before a cursor is given: the CLI's old `logs` follows with the last line's time). */
+  readonly since: string;
+  readonly service: string;
+  /** Lines whose text contains this. */
+  readonly text: string;
+  readonly limit: number;
+}
+
+function logMatches(line: { time: string; service: string; text?: string }, filter: LogFilter, sinceInclusive: boolean): boolean {
+  if (filter.since && (sinceInclusive ? line.time < filter.since : line.time <= filter.since)) return false;
+  if (filter.service && line.service !== filter.service) return false;
+  if (filter.text && !(line.text ?? '').includes(filter.text)) return false;
+  return true;
+}
+
+const clampLimit = (limit: number, fallback: number): number => Math.max(1, Math.min(limit || fallback, 10_000));
+
+/** Log lines of an app since a time (ISO), optionally of one service and containing a text, at most `limit` (the newest). */
+async function readLogs(file: string, filter: LogFilter): Promise<unknown[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const lines: { time: string; service: string }[] = [];
   for (const raw of text.split('\n')) {
     if (!raw) continue;
     try {
-      const line = JSON.parse(raw) as { time: string; service: string };
-      if (filter.since && line.time <= filter.since) continue;
-      if (filter.service && line.service !== filter.service) continue;
-      lines.push(line);
+      const line = JSON.parse(raw) as { time: string; service: string; text?: string };
+      if (logMatches(line, filter, false)) lines.push(line);
     } catch {
       // A line cut short by a crash.
     }
   }
-  return lines.slice(-Math.max(1, Math.min(filter.limit || 1000, 10_000)));
+  return lines.slice(-clampLimit(filter.limit, 1000));
+}
+
+/**
+ * A page of an app's log from a byte offset: only whole lines (the runtime may be writing the
+ * last one), `since` inclusive. `tail`: the newest `limit` matching lines and a cursor at the end
+ * (the start of `logs`); else the oldest `limit` from the cursor and a cursor after the last one
+ * read, and whether more is waiting. So a follower loses no line and sees none twice, however
+ * many share a timestamp. A log shorter than the cursor was started over (the app was deleted
+ * and created again): from 0.
+ */
+async function readLogPage(file: string, filter: LogFilter & { cursor: number; tail: boolean }): Promise<{ lines: unknown[]; cursor: number; more: boolean }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return { lines: [], cursor: 0, more: false };
+  }
+  try {
+    const size = (await handle.stat()).size;
+    let start = filter.cursor > size ? 0 : Math.max(0, filter.cursor);
+    // The tail of a long log: its last pages only, from the first whole line in them.
+    const skipPartial = filter.tail && size - start > MAX_LOG_PAGE_BYTES;
+    if (skipPartial) start = size - MAX_LOG_PAGE_BYTES;
+    const length = Math.min(size - start, MAX_LOG_PAGE_BYTES);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, start);
+    const limit = clampLimit(filter.limit, 1000);
+    const lines: unknown[] = [];
+    let offset = skipPartial ? buffer.indexOf(10) + 1 : 0;
+    let cursor = start + offset;
+    // A line longer than a whole page cannot be read: skip it rather than stall the follower.
+    if (bytesRead === MAX_LOG_PAGE_BYTES && buffer.indexOf(10, offset) < 0) return { lines: [], cursor: start + bytesRead, more: true };
+    for (;;) {
+      const end = buffer.indexOf(10, offset);
+      if (end < 0 || end >= bytesRead) break;
+      const raw = buffer.subarray(offset, end).toString('utf8');
+      offset = end + 1;
+      if (raw) {
+        try {
+          const line = JSON.parse(raw) as { time: string; service: string; text?: string };
+          if (logMatches(line, filter, true)) lines.push(line);
+        } catch {
+          // A line cut short by a crash.
+        }
+      }
+      cursor = start + offset;
+      if (!filter.tail && lines.length >= limit) break;
+    }
+    // Whole lines past the cursor are waiting (a full page of matches, or the read's size limit).
+    return { lines: filter.tail ? lines.slice(-limit) : lines, cursor, more: cursor < size && !filter.tail };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Events, oldest first: of one app, one execution, from a time; filtered before the newest `limit` are kept. */
+async function readEvents(file: string, filter: { app: string; execution: string; since: string; limit: number }): Promise<unknown[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const out: unknown[] = [];
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    try {
+      const event = JSON.parse(raw) as { time: string; detail: { app?: string; execution?: string } };
+      if (filter.app && event.detail.app !== filter.app) continue;
+      if (filter.execution && event.detail.execution !== filter.execution) continue;
+      if (filter.since && event.time < filter.since) continue;
+      out.push(event);
+    } catch {
+      // A line cut short by a crash.
+    }
+  }
+  return out.slice(-clampLimit(filter.limit, 500));
 }

@@ -49,15 +49,29 @@ export class RackClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const raw = Buffer.isBuffer(body);
+    return this.send<T>(method, path, { ...(body === undefined ? {} : { body }), headers });
+  }
+
+  /**
+   * A request with a JSON body, raw bytes (a Buffer), or a stream of chunks (sent as they are
+   * pulled: a bundle upload reports its progress so); `signal` abandons it.
+   */
+  async send<T>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<T> {
+    const { body, headers = {}, signal } = options;
+    const stream = body instanceof ReadableStream;
+    const raw = Buffer.isBuffer(body) || stream;
     let response: Response;
     try {
       response = await fetch(`${this.endpoint.api}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body: raw ? new Uint8Array(body) : JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: stream ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }),
+        // A stream body is sent while the answer may already come (undici requires saying so).
+        ...(stream ? { duplex: 'half' } : {}),
+        ...(signal ? { signal } : {}),
       });
     } catch (e) {
+      if (signal?.aborted) throw e;
       throw new RackNotRunningError(this.stateDir, `its API at ${this.endpoint.api} does not answer: ${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`);
     }
     const answer = (await response.json()) as T & { error?: string; code?: string };

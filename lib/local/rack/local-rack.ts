@@ -16,9 +16,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { SlipwayError } from '../../errors';
-import { deployExecutionName } from '../../pipeline/bundle/key';
+import { deployExecutionName, parseBundleKey } from '../../pipeline/bundle/key';
 import type { ReleaseId } from '../../pipeline/domain/ids';
+import { BUILD_ID, RELEASE_ID } from '../../pipeline/domain/ids';
+import type { BuildId } from '../../pipeline/domain/ids';
+import type { Release } from '../../pipeline/domain/model';
 import { APP_NAME } from '../../pipeline/domain/model';
 import type { SlipwayEvent } from '../../pipeline/events';
 import { EventPublisher } from '../../pipeline/events';
@@ -29,11 +33,14 @@ import { CLEANUP_STEPS } from '../../pipeline/steps/cleanup';
 import type { CleanupConfig } from '../../pipeline/steps/cleanup';
 import { DEPLOY_STEPS, loadRelease } from '../../pipeline/steps/deploy';
 import type { DeployConfig, DeployContext } from '../../pipeline/steps/deploy';
-import { ROLLBACK_STEPS, unpinApp } from '../../pipeline/steps/rollback';
+import { deleteApp } from '../../pipeline/steps/delete-app';
+import type { DeletedApp } from '../../pipeline/steps/delete-app';
+import { changeEnvironment } from '../../pipeline/steps/env-change';
+import { ROLLBACK_STEPS, SCALE_LIMITS, unpinApp } from '../../pipeline/steps/rollback';
 import { TIMER_STEPS } from '../../pipeline/steps/timer';
 import { deployTrigger } from '../../pipeline/steps/trigger';
 import { RecordEnvStore } from '../../pipeline/stores/env-store';
-import { ReleaseStore, systemClock } from '../../pipeline/stores/release-store';
+import { NotFoundError, ReleaseStore, systemClock } from '../../pipeline/stores/release-store';
 import type { ExecutionOutcome } from '../asl-runner';
 import { LocalStateMachine } from '../asl-runner';
 import { LocalBuilder } from '../builder/local-builder';
@@ -43,10 +50,13 @@ import { LocalExecutions } from '../executions';
 import { FileRecordTable } from '../file-record-table';
 import { JsonlEventSink } from '../jsonl-event-sink';
 import { LocalResources } from '../resources/local-resources';
-import type { LogLine } from '../runtime/local-runtime';
+import type { LocalServiceSize, LogLine } from '../runtime/local-runtime';
 import { LocalRuntime } from '../runtime/local-runtime';
 import { LocalRouter } from '../runtime/router';
 import { CronScheduler } from './cron-scheduler';
+import { NoDeployRunningError } from './errors';
+
+export { NoDeployRunningError } from './errors';
 
 /** The local rack's pipeline settings: quick polls, a short bake, and a generous deadline (builds run on a laptop). */
 export const LOCAL_DEPLOY_CONFIG: DeployConfig = { pollSeconds: 1, queuePollSeconds: 1, leaseSeconds: 120, bakeSeconds: 3, progressDeadlineSeconds: 120 };
@@ -79,6 +89,9 @@ export class LocalRackError extends SlipwayError {
   }
 }
 
+/** Who the rack's API acts for: the holder of its token, on this machine. */
+export const LOCAL_OPERATOR = 'local operator';
+
 /** The local rack has no CloudWatch: alarm names configured for gates are reported as unknown, never firing. */
 const NO_ALARMS: AlarmMonitor = { firing: () => Promise.resolve([]) };
 
@@ -96,6 +109,8 @@ export class LocalRack {
   private readonly machines: Record<MachineName, LocalStateMachine>;
   private readonly context: DeployContext;
   private runs = 0;
+  /** The app of each deploy started in this run of the rack (earlier runs' deploys were aborted when it stopped). */
+  private readonly deployApps = new Map<string, string>();
 
   private constructor(readonly options: LocalRackOptions) {
     const dir = options.stateDir;
@@ -125,7 +140,9 @@ export class LocalRack {
     this.bundles = new DirBundleStore(join(dir, 'bundles'), {
       onObjectCreated: (event) => {
         const trigger = deployTrigger(event, this.config);
-        if (trigger.start) this.executions.start(this.machines.Deploy, trigger.name, trigger.input);
+        if (!trigger.start) return;
+        this.deployApps.set(trigger.name, parseBundleKey(event.detail.object.key).app);
+        this.executions.start(this.machines.Deploy, trigger.name, trigger.input);
       },
     });
     this.context = {
@@ -195,8 +212,131 @@ export class LocalRack {
     return this.env.set(app, values);
   }
 
+  /**
+   * A new env version, and a release with it when the app has one to base it on (not rolled out:
+   * `promote` does that). Values stay in the env store; neither events nor the answer carry them.
+   */
+  async changeEnvironment(app: string, change: { set?: Readonly<Record<string, string>>; unset?: readonly string[]; replace?: boolean }): Promise<{ envVersion: number; release?: string }> {
+    await this.store.requireApp(app);
+    return changeEnvironment({ store: this.store, env: this.env, clock: systemClock }, app, change);
+  }
+
+  /** The env values of the current version, or of the version a release runs with. */
+  async environment(app: string, release?: string): Promise<{ version: number; values: Readonly<Record<string, string>> }> {
+    await this.store.requireApp(app);
+    if (release === undefined) return this.env.current(app);
+    const r = await this.requireRelease(app, release);
+    return { version: r.envVersion, values: await this.env.get(app, r.envVersion) };
+  }
+
+  /**
+   * Delete an app: the pipeline's deletion (it takes the app's lock, so it refuses while a deploy
+   * holds it) stops its timers and processes and removes its images and records; then its
+   * resource servers stop (their data stays, as the App Deleted event says), and its bundles and
+   * logs go.
+   */
+  async deleteApp(app: string, by = LOCAL_OPERATOR): Promise<DeletedApp> {
+    const deleted = await deleteApp(this.context, app, by);
+    await this.resources.stop(app);
+    await rm(join(this.options.stateDir, 'bundles', app), { recursive: true, force: true });
+    await rm(join(this.options.stateDir, 'logs', 'apps', `${app}.jsonl`), { force: true });
+    for (const [name, owner] of this.deployApps) if (owner === app) this.deployApps.delete(name);
+    return deleted;
+  }
+
+  /**
+   * Cancel the app's running deploy: abort its execution (the one holding the app's lock, else the
+   * newest), then the Rollback machine takes over its lock and puts back the release that served.
+   */
+  async cancel(app: string, by = LOCAL_OPERATOR): Promise<{ execution: string; cancelled: string; outcome: Promise<ExecutionOutcome> }> {
+    await this.store.requireApp(app);
+    const running = this.runningDeploys(app);
+    const owner = (await this.store.lockOf(app))?.owner;
+    const target = running.find((r) => r.name === owner) ?? running[0];
+    if (!target) throw new NoDeployRunningError(app);
+    const tracked = this.executions.start(this.machines.Deploy, target.name, undefined).execution;
+    tracked.abort();
+    // Bounded: an aborted execution ends at once; a stuck one must not hang the API call.
+    await Promise.race([tracked.outcome, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    return { ...this.startRun('Rollback', 'cancel', { app, cancels: target.name, by }), cancelled: target.name };
+  }
+
+  /** Roll an existing release out as it is (the newest when none is given): no copy, no pin. */
+  async promote(app: string, release?: string, by = LOCAL_OPERATOR): Promise<{ execution: string; outcome: Promise<ExecutionOutcome> }> {
+    await this.store.requireApp(app);
+    if (release !== undefined) await this.requireRelease(app, release);
+    return this.startRun('Rollback', 'promote', { app, mode: 'promote', ...(release !== undefined ? { release } : {}), by });
+  }
+
+  /** Change a service's size: stored on the app and rolled out with the current release, through the Rollback machine. */
+  async setScale(app: string, service: string, change: { count?: number; cpu?: number; memory?: number }, by = LOCAL_OPERATOR): Promise<{ execution: string; outcome: Promise<ExecutionOutcome> }> {
+    const current = (await this.store.requireApp(app)).release;
+    if (!current) throw new LocalRackError(`app ${app} has no release to scale yet; deploy it first`, { app });
+    const { manifest } = await loadRelease(this.context, app, current);
+    if (!manifest.services.some((s) => s.name === service)) throw new LocalRackError(`app ${app} has no service ${service} (its services: ${manifest.services.map((s) => s.name).join(', ')})`, { app, service });
+    const problems = [
+      change.count !== undefined && !(Number.isInteger(change.count) && change.count >= 0 && change.count <= SCALE_LIMITS.maxCount) ? `count must be a whole number from 0 to ${SCALE_LIMITS.maxCount}` : '',
+      change.cpu !== undefined && !(Number.isInteger(change.cpu) && change.cpu > 0) ? 'cpu must be a whole number of millicores above 0' : '',
+      change.memory !== undefined && !(Number.isInteger(change.memory) && change.memory > 0) ? 'memory must be a whole number of MiB above 0' : '',
+    ].filter(Boolean);
+    if (problems.length > 0) throw new LocalRackError(problems.join('; '), { app, service });
+    if (change.count === undefined && change.cpu === undefined && change.memory === undefined) throw new LocalRackError('give a count, cpu or memory to scale to', { app, service });
+    const scale = { service, ...(change.count !== undefined ? { count: change.count } : {}), ...(change.cpu !== undefined ? { cpu: change.cpu } : {}), ...(change.memory !== undefined ? { memory: change.memory } : {}) };
+    return this.startRun('Rollback', 'scale', { app, scale, by });
+  }
+
+  /** A one-off job (`slipway run`) through the Timer machine, on the current release or the one given. */
+  async run(app: string, request: { service: string; command: string; release?: string }): Promise<{ execution: string; outcome: Promise<ExecutionOutcome> }> {
+    await this.store.requireApp(app);
+    if (!request.service || !request.command.trim()) throw new LocalRackError('a run needs a service and a command', { app });
+    if (request.release !== undefined) await this.requireRelease(app, request.release);
+    return this.startRun('Timer', `${app}-run`, { app, run: { service: request.service, command: request.command, ...(request.release !== undefined ? { release: request.release } : {}) } });
+  }
+
+  /** A release with the convox.yml of its build. */
+  async release(app: string, id: string): Promise<Release & { manifest?: string }> {
+    const release = await this.requireRelease(app, id);
+    const build = await this.store.getBuild(app, release.build);
+    return { ...release, ...(build ? { manifest: build.manifest } : {}) };
+  }
+
+  /** A build's log, as the builder wrote it. */
+  async buildLog(app: string, build: string): Promise<string> {
+    const found = BUILD_ID.test(build) ? await this.store.getBuild(app, build as BuildId) : undefined;
+    if (!found) throw new NotFoundError('build', build, app);
+    return readFile(join(this.options.stateDir, 'logs', 'builds', `${build}.log`), 'utf8').catch(() => '');
+  }
+
+  /** The timers of the app's current release, as its convox.yml declares them. */
+  async timers(app: string): Promise<{ name: string; schedule: string; service: string; command: string }[]> {
+    const current = (await this.store.requireApp(app)).release;
+    if (!current) return [];
+    const { manifest } = await loadRelease(this.context, app, current);
+    return manifest.timers.map((t) => ({ name: t.name, schedule: t.schedule, service: t.service, command: t.command }));
+  }
+
+  /** Each service of the applied release: processes asked for, processes of that release running, and size (with `scale` overrides). */
+  async scale(app: string): Promise<LocalServiceSize[]> {
+    await this.store.requireApp(app);
+    return this.runtime.scaleOf(app);
+  }
+
+  /** The app's processes now, with the command their service runs and when each started. */
+  async processes(app: string): Promise<{ id: string; service: string; status: string; release: string; started?: string; command?: string; pid?: number; port?: number; restarts: number }[]> {
+    await this.store.requireApp(app);
+    const commands = new Map(this.runtime.applied(app).services.map(({ name, service }) => [name, service.command]));
+    return Promise.all(
+      this.runtime.processes(app).map(async (p) => {
+        const command = commands.get(p.service);
+        const status = p.phase === 'running' ? (p.ready ? 'running' : 'starting') : p.phase;
+        const started = startedAtOf(p) ?? (p.pid ? await processStartTime(p.pid) : undefined);
+        return { id: p.name, service: p.service, status, release: p.release, ...(started ? { started } : {}), ...(command ? { command } : {}), ...(p.pid ? { pid: p.pid } : {}), ...(p.port ? { port: p.port } : {}), restarts: p.restarts };
+      }),
+    );
+  }
+
   /** Upload a bundle: the bundle store's Object Created event starts the deploy, as on AWS. */
-  async deploy(app: string, bundle: Buffer, metadata: Readonly<Record<string, string>> = {}): Promise<{ key: string; version: string; execution: string }> {
+  async deploy(app: string, bundle: Buffer | Readable, metadata: Readonly<Record<string, string>> = {}): Promise<{ key: string; version: string; execution: string }> {
     await this.store.requireApp(app);
     const stored = await this.bundles.put(app, 'app.tgz', bundle, metadata);
     const event = this.bundles.event(stored);
@@ -229,6 +369,17 @@ export class LocalRack {
 
   describeExecution(machine: MachineName, name: string): ExecutionRecord | undefined {
     return this.executions.describe(machine, name);
+  }
+
+  /** The app's deploys that run now, newest first. */
+  runningDeploys(app: string): ExecutionRecord[] {
+    return this.executions.list('Deploy').filter((r) => r.status === 'RUNNING' && this.deployApps.get(r.name) === app);
+  }
+
+  private async requireRelease(app: string, id: string): Promise<Release> {
+    const release = RELEASE_ID.test(id) ? await this.store.getRelease(app, id as ReleaseId) : undefined;
+    if (!release) throw new NotFoundError('release', id, app);
+    return release;
   }
 
   /** An app's URLs: each public service at its local host name and its domains. */
@@ -294,4 +445,29 @@ export class LocalRack {
 export function resourceBase(stateDir: string): string {
   if (process.getuid?.() !== 0) return stateDir;
   return join('/var/lib/slipway', `state-${createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}`);
+}
+
+/** The start time the runtime gives a process, when it gives one (epoch ms or ISO). */
+function startedAtOf(process: object): string | undefined {
+  const value = (process as { startedAt?: unknown }).startedAt;
+  if (typeof value === 'number' && value > 0) return new Date(value).toISOString();
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+/**
+ * When a process started, from Linux's /proc: its start in clock ticks after boot (USER_HZ, 100
+ * on every Linux the rack runs on) plus the boot time. Undefined where there is no /proc.
+ */
+async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces and parentheses): state is field 3, starttime field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(boot) || boot <= 0) return undefined;
+    return new Date(boot * 1000 + ticks * 10).toISOString();
+  } catch {
+    return undefined;
+  }
 }
