@@ -13,6 +13,7 @@ import { RackAlerts } from './rack-alerts';
 import { RackBuilds } from './rack-builds';
 import { RackCluster } from './rack-cluster';
 import type { RackConfig } from './rack-config';
+import { RackEventLog } from './rack-event-log';
 import { RackMonitoring } from './rack-monitoring';
 import { machineArn, RackPipeline } from './rack-pipeline';
 import { RackResources } from './rack-resources';
@@ -72,11 +73,13 @@ export class RackStack extends Stack {
       ...(config.alertWebhookUrl ? { webhookUrl: config.alertWebhookUrl } : {}),
     });
     this.monitoring = new RackMonitoring(this, 'Monitoring', { rackName: rack, alarmTopic: this.alerts.topic, machines: this.pipeline.machines.machines });
+    new RackEventLog(this, 'EventLog', { rackName: rack, bus: this.stores.bus });
 
     new CfnOutput(this, 'BundleBucketName', { value: this.bundles.bucket.bucketName, description: 'Push app bundles here, under apps/<app>/bundles/' });
     new CfnOutput(this, 'TableName', { value: this.stores.table.tableName, description: 'Apps, builds, releases, env versions and deploy locks' });
     new CfnOutput(this, 'EventBusName', { value: this.stores.bus.eventBusName, description: 'Slipway events (source slipway)' });
     new CfnOutput(this, 'ClusterName', { value: this.cluster.name, description: 'The EKS cluster apps run in' });
+    new CfnOutput(this, 'EnvKeyArn', { value: this.stores.key.keyArn, description: 'The KMS key app env values are sealed with (the CLI needs kms:GenerateDataKey and kms:Decrypt on it for `env`)' });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn, description: 'Failures and rollbacks are published here' });
     for (const [name, machine] of Object.entries(this.pipeline.machines.machines)) {
       new CfnOutput(this, `${name}MachineArn`, { value: machine.stateMachineArn, description: `The ${name} state machine` });

@@ -48,6 +48,8 @@ export interface ServiceEndpoint {
   readonly internal: boolean;
   /** How other services of the app reach it: `<service>.<app>.<rack domain>:<port>`. */
   readonly internalName?: string;
+  /** Where to look for what the rack cannot tell (an AWS service without a domain: its load balancer is the cluster's). */
+  readonly note?: string;
 }
 
 export interface ProcessInfo {
@@ -62,7 +64,8 @@ export interface ProcessInfo {
 export interface ServiceScale {
   readonly service: string;
   readonly desired: number;
-  readonly running: number;
+  /** Undefined where the rack cannot see the processes (an AWS rack: only the cluster knows). */
+  readonly running?: number;
   readonly cpu?: number;
   readonly memory?: number;
 }
