@@ -7,26 +7,16 @@ import { defaultStateDir } from '../local/rack/client';
 
 // The rack commands load the pipeline and AWS CDK's constructs: they are imported when run, so
 // that `manifest` and the other quick commands start quickly.
-const appCommands = () => import('./commands/apps');
 const rackCommands = () => import('./commands/rack');
 const start = () => import('./commands/start');
 const render = () => import('./commands/render');
+const racks = () => import('./commands/racks');
 import type { CliIO } from './io';
 import { CommandFailed, processIO } from './io';
+import type { RackFlags } from './commands/target';
+import { rackFlags, registerAppCommands } from './app-program';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function parseDuration(value: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(value.trim());
-  if (!m) throw new SlipwayError(`--since ${value} is not a duration such as 30s, 10m, 2h or 1d`, 'USAGE');
-  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
-
-function parseCount(value: string): number {
-  const count = Number(value);
-  if (!/^\d+$/.test(value) || count > 100) throw new SlipwayError(`--count ${value} is not a whole number from 0 to 100`, 'USAGE');
-  return count;
-}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -60,6 +50,8 @@ export function buildProgram(io: CliIO): Command {
     .description('Self-hosted, Convox-compatible deploys: build, provision, roll out, gate and roll back.')
     .version(version(), '-v, --version')
     .showHelpAfterError()
+    // An option after a subcommand belongs to it: `env set K=V -a shop` is set's -a, not env's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -117,7 +109,10 @@ export function buildProgram(io: CliIO): Command {
       (await start()).startCommand(io, { dir, app: opts.app, env: opts.env, stateDir: defaultStateDir(opts.stateDir), port: opts.port, plan: opts.plan ?? false }),
     );
 
-  const rack = program.command('rack').description('the local rack: start, stop, status');
+  rackFlags(program.command('racks'))
+    .description('the local rack and the AWS racks of a region (--region or AWS_REGION)')
+    .action(async (opts: RackFlags) => (await racks()).racksCommand(io, opts));
+  const rack = program.command('rack').description('the rack: info, params; the local rack: start, stop, status');
   rack
     .command('start')
     .option('--local', 'run the local rack (the only kind this command starts)')
@@ -131,11 +126,19 @@ export function buildProgram(io: CliIO): Command {
     });
   rack.command('stop').option('--state-dir <dir>').description('stop the local rack and everything it runs').action(async (opts: { stateDir?: string }) => (await rackCommands()).rackStopCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
   rack
-    .command('status', { isDefault: true })
+    .command('status')
     .option('--state-dir <dir>')
     .option('--json', 'print JSON')
     .description('is the local rack running, and where')
     .action(async (opts: { stateDir?: string; json?: boolean }) => (await rackCommands()).rackStatusCommand(io, { stateDir: defaultStateDir(opts.stateDir), json: opts.json ?? false }));
+  rackFlags(rack.command('info', { isDefault: true }))
+    .description('the rack: name, provider, status, where, parameters')
+    .action(async (opts: RackFlags) => (await racks()).rackInfoCommand(io, opts));
+  const params = rackFlags(rack.command('params')).description('the rack\u2019s parameters').action(async (opts: RackFlags) => (await racks()).rackParamsCommand(io, opts));
+  rackFlags(params.command('set'))
+    .argument('<pairs...>', 'NAME=VALUE')
+    .description('change rack parameters (an AWS rack\u2019s are its CDK context: this says which cdk command to run)')
+    .action(async (pairs: string[], opts: RackFlags) => (await racks()).rackParamsSetCommand(io, { ...opts, pairs }));
 
   rack
     .command('cluster-setup')
@@ -154,88 +157,7 @@ export function buildProgram(io: CliIO): Command {
     .description('delete a managed resource (RDS, ElastiCache) a deploy left in place, keeping a final snapshot; refused while deletionProtection is on')
     .action(async (resource: string, opts: { app: string; rack: string }) => (await import('./commands/resources')).resourcesRemoveCommand(io, { rack: opts.rack, app: opts.app, resource }));
 
-  const apps = program.command('apps').description('apps: list, create, unpin');
-  apps.command('list', { isDefault: true }).option('--state-dir <dir>').description('list apps').action(async (opts: { stateDir?: string }) => (await appCommands()).appsCommand(io, { stateDir: defaultStateDir(opts.stateDir) }));
-  apps.command('create').argument('<app>').option('--state-dir <dir>').description('create an app').action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsCreateCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
-  apps
-    .command('unpin')
-    .argument('<app>')
-    .option('--state-dir <dir>')
-    .description('let uploads deploy again after a console rollback')
-    .action(async (app: string, opts: { stateDir?: string }) => (await appCommands()).appsUnpinCommand(io, { stateDir: defaultStateDir(opts.stateDir), app }));
-
-  const env = program.command('env').description('the app environment');
-  env
-    .command('set')
-    .argument('<pairs...>', 'KEY=VALUE pairs')
-    .requiredOption('-a, --app <app>')
-    .option('--state-dir <dir>')
-    .description('set environment variables (a new env version; the next deploy uses it)')
-    .action(async (pairs: string[], opts: { app: string; stateDir?: string }) => (await appCommands()).envSetCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, pairs }));
-
-  program
-    .command('deploy')
-    .argument('[dir]', 'the app directory', '.')
-    .requiredOption('-a, --app <app>')
-    .option('--state-dir <dir>')
-    .option('--no-wait', 'return once the bundle is uploaded')
-    .option('--no-auto-rollback', 'keep a failed release applied instead of rolling back (irreversible migrations)')
-    .option('--id', 'print only the release id on stdout')
-    .description('pack, upload and deploy an app; exit 0 deployed, 1 failed, 3 rolled back')
-    .action(async (dir: string, opts: { app: string; stateDir?: string; wait: boolean; autoRollback: boolean; id?: boolean }) =>
-      (await appCommands()).deployCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, dir, wait: opts.wait, autoRollback: opts.autoRollback, id: opts.id ?? false }),
-    );
-
-  const releases = program.command('releases').description('an app\u2019s releases: list, rollback');
-  releases
-    .command('list', { isDefault: true })
-    .requiredOption('-a, --app <app>')
-    .option('--state-dir <dir>')
-    .description('list an app\u2019s releases')
-    .action(async (opts: { app: string; stateDir?: string }) => (await appCommands()).releasesCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app }));
-  releases
-    .command('rollback')
-    .argument('[release]', 'the release to roll back to (default: the previous one)')
-    .requiredOption('-a, --app <app>')
-    .option('--state-dir <dir>')
-    .option('--skip-gates', 'promote without the health gates (emergencies)')
-    .option('--no-wait', 'return once the rollback started')
-    .description('roll back through the Rollback state machine (pins the app)')
-    .action(async (release: string | undefined, opts: { app: string; stateDir?: string; skipGates?: boolean; wait: boolean }) =>
-      (await appCommands()).rollbackCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(release ? { release } : {}), skipGates: opts.skipGates ?? false, wait: opts.wait }),
-    );
-
-  program
-    .command('scale')
-    .argument('<service>')
-    .requiredOption('-a, --app <app>')
-    .requiredOption('--count <n>', 'processes to run', parseCount)
-    .option('--state-dir <dir>')
-    .description('run a different number of processes of a service, now (kept by later deploys of the same count)')
-    .action(async (service: string, opts: { app: string; count: number; stateDir?: string }) => (await appCommands()).scaleCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, service, count: opts.count }));
-
-  program
-    .command('logs')
-    .requiredOption('-a, --app <app>')
-    .option('-s, --service <service>', 'only this service')
-    .option('--since <duration>', 'from this long ago: 30s, 10m, 2h', '2m')
-    .option('--no-follow', 'print what there is and stop')
-    .option('--state-dir <dir>')
-    .description('an app\u2019s logs: every process, with service, release and time')
-    .action(async (opts: { app: string; service?: string; since: string; follow: boolean; stateDir?: string }) =>
-      (await appCommands()).logsCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, ...(opts.service ? { service: opts.service } : {}), sinceMs: parseDuration(opts.since), follow: opts.follow }),
-    );
-
-  program
-    .command('timers')
-    .description('app timers')
-    .command('run')
-    .argument('<timer>')
-    .requiredOption('-a, --app <app>')
-    .option('--state-dir <dir>')
-    .option('--no-wait')
-    .description('run a timer now, through the Timer state machine')
-    .action(async (timer: string, opts: { app: string; stateDir?: string; wait: boolean }) => (await appCommands()).timerRunCommand(io, { stateDir: defaultStateDir(opts.stateDir), app: opts.app, timer, wait: opts.wait }));
+  registerAppCommands(program, io);
 
   program
     .command('completion')

@@ -1,7 +1,9 @@
 /**
- * A user's session with the local rack, through the real `slipway` command: start the rack in the
- * background, deploy, change one service and deploy again, deploy a version whose health check
- * fails, roll back from the Rollback machine, kill the rack mid-deploy and start it again, stop.
+ * The `slipway` command end to end, against a local rack the test starts: every command a user
+ * has, through the real CLI process, on real processes, real HTTP and the real pipeline. The app
+ * lives in a folder named `shop`, so commands find the app by the folder's name, as Convox's do.
+ * Also: a failed deploy exits 3 and says why, `--id` prints only the release id, a cancelled
+ * deploy puts the last release back, and a rack killed mid-deploy comes back consistent.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +18,9 @@ let stateDir: string;
 let appDir: string;
 let endpoint: RackEndpoint;
 
-const cli = (...args: string[]) => runCli([...args, '--state-dir', stateDir], { cwd: appDir });
+const cli = (...args: string[]) => runCli([...args, '--state-dir', stateDir], { cwd: appDir, env: { SLIPWAY_RACK: '' } });
 
-const MANIFEST = `services:
+const MANIFEST = (options: { test?: string } = {}) => `services:
   web:
     build: .
     port: 3000
@@ -30,19 +32,27 @@ const MANIFEST = `services:
       slipway/progress-deadline-seconds: "8"
     environment:
       - GREETING
+    test: ${options.test ?? 'node test.js'}
   worker:
     build: ./worker
+timers:
+  tick:
+    schedule: "0 3 * * *"
+    service: web
+    command: node -e "console.log('tick ran')"
 `;
 
-function writeApp(version: string, options: { healthy?: boolean; slowBuild?: boolean; worker?: string } = {}): void {
+function writeApp(version: string, options: { healthy?: boolean; slowBuild?: boolean; worker?: string; test?: string } = {}): void {
   mkdirSync(join(appDir, 'worker'), { recursive: true });
-  writeFileSync(join(appDir, 'convox.yml'), MANIFEST);
+  writeFileSync(join(appDir, 'convox.yml'), MANIFEST(options));
   writeFileSync(join(appDir, '.dockerignore'), 'worker\n');
   writeFileSync(join(appDir, 'Dockerfile'), `FROM node:20-alpine\nWORKDIR /app\nCOPY . .\n${options.slowBuild ? 'RUN sleep 30\n' : ''}CMD ["node", "server.js"]\n`);
+  writeFileSync(join(appDir, 'test.js'), "console.log('1 passing');\n");
   writeFileSync(
     join(appDir, 'server.js'),
     `const http = require('node:http');
-const server = http.createServer((req, res) => {
+console.log('web ${version} starting');
+${options.healthy === false ? "console.log('cannot reach the payments database');\n" : ''}const server = http.createServer((req, res) => {
   if (req.url === '/health') { res.writeHead(${options.healthy === false ? 500 : 200}); return res.end(); }
   res.end(process.env.GREETING + ' from ${version}');
 });
@@ -65,10 +75,12 @@ async function survivors(pids: readonly number[]): Promise<string[]> {
   return pids.filter(alive).map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
 }
 const appPids = (): number[] => JSON.parse(readFileSync(join(stateDir, 'runtime', 'pids.json'), 'utf8')) as number[];
+const releaseIds = (text: string): string[] => [...text.matchAll(/^(R[A-Z]{10})/gm)].map((m) => m[1] as string);
 
 beforeAll(() => {
   stateDir = join(mkdtempSync(join(tmpdir(), 'slipway-session-')), 'state');
-  appDir = mkdtempSync(join(tmpdir(), 'slipway-app-'));
+  appDir = join(mkdtempSync(join(tmpdir(), 'slipway-app-')), 'shop');
+  mkdirSync(appDir);
   writeApp('v1');
 });
 
@@ -77,78 +89,235 @@ afterAll(async () => {
   rmSync(appDir, { recursive: true, force: true });
 }, 90_000);
 
-describe('a session with the local rack through the CLI (real processes)', () => {
-  it('starts the rack in the background, with its token readable only by its owner', async () => {
+describe('the slipway CLI against a local rack (real processes)', () => {
+  it('starts the rack in the background, with its token readable only by its owner, and shows it', async () => {
     const r = await cli('rack', 'start', '--local', '--detach');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/local rack started in the background \(pid \d+\)/);
     endpoint = readEndpoint();
     expect(statSync(join(stateDir, 'rack.token')).mode & 0o777).toBe(0o600);
-    const status = await cli('rack', 'status');
-    expect(status.stdout).toContain('status   running');
-    expect((await cli('apps', 'create', 'shop')).code).toBe(0);
-    expect((await cli('env', 'set', 'GREETING=hello', '-a', 'shop')).stdout).toBe('set GREETING on shop (env version 1); the next deploy uses them\n');
+    const rack = await cli('rack');
+    expect(rack.code, rack.stderr).toBe(0);
+    expect(rack.stdout).toMatch(/^Name +local$/m);
+    expect(rack.stdout).toMatch(/^Status +running$/m);
+    const racks = await cli('racks', '--output', 'json');
+    expect(JSON.parse(racks.stdout)).toContainEqual(expect.objectContaining({ name: 'local', kind: 'local', status: 'running' }));
+    const params = await cli('rack', 'params');
+    expect(params.stdout).toMatch(/^NAME +VALUE$/m);
+    const monitoring = await cli('rack', 'params', 'set', 'monitoring=true');
+    expect(monitoring.code, monitoring.stderr).toBe(0);
+    expect(monitoring.stdout).toContain('monitoring is already true');
   }, 90_000);
 
-  it('deploys, printing only the release id with --id', async () => {
-    const r = await cli('deploy', '.', '-a', 'shop', '--id');
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^R[A-Z]{10}\n$/);
-    expect(r.stderr).toContain('event Deployment Succeeded');
-    expect(await get()).toEqual({ status: 200, body: 'hello from v1' });
-  }, 120_000);
-
-  it('rebuilds only the service that changed', async () => {
-    writeApp('v2');
-    const r = await cli('deploy', '.', '-a', 'shop');
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/event Build Reused worker/);
-    expect(r.stdout).toMatch(/event Build Started web/);
-    expect(r.stdout).not.toMatch(/event Build Started worker/);
-    expect(await get()).toEqual({ status: 200, body: 'hello from v2' });
-  }, 120_000);
-
-  it('scales a service live and shows the logs of every process, with service, release and time', async () => {
-    const r = await cli('scale', 'web', '--count', '2', '-a', 'shop');
-    expect(r.stdout).toBe('scaled web of shop to 2 processes\n');
-    const deadline = Date.now() + 30_000;
-    let logs = await cli('logs', '-a', 'shop', '--since', '1h', '--no-follow');
-    while (!/web\/web\.R[A-Z]{10}\.2 ready/.test(logs.stdout) && Date.now() < deadline) logs = await cli('logs', '-a', 'shop', '--since', '1h', '--no-follow');
-    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+ web\/web\.R[A-Z]{10}\.2 ready \(\/health answered HTTP 200\)$/m);
-    expect(logs.stdout).toMatch(/^\S+ worker\/worker\.R[A-Z]{10}\.1 worker w1 up$/m);
-    expect((await cli('scale', 'web', '--count', 'many', '-a', 'shop')).stderr).toContain('--count many is not a whole number from 0 to 100');
-    expect((await cli('scale', 'web', '--count', '1', '-a', 'shop')).code).toBe(0);
+  it('creates the app named after the folder, and takes env before the first release', async () => {
+    const created = await cli('apps', 'create');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toBe('Creating shop... OK\n');
+    const env = await cli('env', 'set', 'GREETING=hello');
+    expect(env.code, env.stderr).toBe(0);
+    expect(env.stdout).toContain('shop has no release yet');
+    expect(env.stdout).not.toContain('hello');
+    const apps = await cli('apps', '--output', 'json');
+    expect(JSON.parse(apps.stdout)).toEqual([expect.objectContaining({ name: 'shop' })]);
   }, 60_000);
 
-  it('rolls back a version whose health check fails by itself, says why, and exits 3', async () => {
-    writeApp('v3', { healthy: false });
-    const r = await cli('deploy', '.', '-a', 'shop');
-    expect(r.code).toBe(3);
-    expect(r.stdout).toContain('event Deployment Rolled Back');
-    expect(r.stderr).toMatch(/deploy failed and was rolled back: Rollout Failed: the rollout missed its progress deadline \(web: 0\/1 ready after 8s, health check \/health: HTTP 500\)/);
+  it('deploys with --id: only the release id on stdout, every phase on stderr', async () => {
+    const r = await cli('deploy', '--id');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^R[A-Z]{10}\n$/);
+    expect(r.stderr).toMatch(/Uploading source/);
+    expect(r.stderr).toMatch(/Build Started web/);
+    expect(r.stderr).toMatch(/ build B[A-Z]{10} \| /);
+    expect(r.stderr).toMatch(/Health Gate Passed/);
+    expect(r.stderr).toMatch(/Deployment Succeeded/);
+    expect(await get()).toEqual({ status: 200, body: 'hello from v1' });
+  }, 120_000);
+
+  it('rebuilds only the service that changed, showing the rollout as it goes', async () => {
+    writeApp('v2');
+    const r = await cli('deploy');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Build Reused worker/);
+    expect(r.stdout).toMatch(/Build Started web/);
+    expect(r.stdout).not.toMatch(/Build Started worker/);
+    expect(r.stdout).toMatch(/^Release: R[A-Z]{10}$/m);
     expect(await get()).toEqual({ status: 200, body: 'hello from v2' });
   }, 120_000);
 
-  it('rolls back to the first release through the Rollback machine', async () => {
-    const list = await cli('releases', '-a', 'shop');
-    const ids = [...list.stdout.matchAll(/^(R[A-Z]{10})/gm)].map((m) => m[1] as string);
-    expect(ids.length).toBe(3);
-    const first = ids[ids.length - 1] as string;
-    const r = await cli('releases', 'rollback', first, '-a', 'shop');
+  it('shows the app, its services, processes, scale, builds and releases, as tables and as JSON', async () => {
+    const info = await cli('apps', 'info');
+    expect(info.stdout).toMatch(/^Status +running$/m);
+    expect(info.stdout).toContain(`http://web.shop.localhost:${endpoint.routerPort}`);
+    const services = await cli('services');
+    expect(services.stdout).toMatch(/^SERVICE +URL +INTERNAL$/m);
+    expect(services.stdout).toMatch(new RegExp(`^web +http://web\\.shop\\.localhost:${endpoint.routerPort} +web\\.shop\\.convox\\.local:3000$`, 'm'));
+    const ps = await cli('ps');
+    expect(ps.stdout).toMatch(/^ID +SERVICE +STATUS +RELEASE +STARTED +COMMAND$/m);
+    expect(ps.stdout).toMatch(/^\S+ +web +running +R[A-Z]{10} /m);
+    const psJson = JSON.parse((await cli('ps', '-s', 'worker', '--output', 'json')).stdout) as { service: string }[];
+    expect(psJson.length).toBe(1);
+    expect(psJson[0]?.service).toBe('worker');
+    const scale = await cli('scale');
+    expect(scale.stdout).toMatch(/^SERVICE +DESIRED +RUNNING +CPU +MEMORY$/m);
+    expect(scale.stdout).toMatch(/^web +1 +1 /m);
+    expect((await cli('scale', 'nope')).stderr).toContain('service "nope" not found in app shop');
+    const builds = await cli('builds');
+    expect(builds.stdout).toMatch(/^ID +STATUS +RELEASE +STARTED +ELAPSED +DESCRIPTION$/m);
+    const build = /^(B[A-Z]{10}) +complete/m.exec(builds.stdout)?.[1] ?? '';
+    expect(build).toMatch(/^B[A-Z]{10}$/);
+    expect((await cli('builds', 'info', build)).stdout).toMatch(/^Status +complete$/m);
+    expect((await cli('builds', 'logs', build)).code).toBe(0);
+    const releases = await cli('releases');
+    expect(releases.stdout).toMatch(/^ID +STATUS +BUILD +CREATED +DESCRIPTION$/m);
+    expect(releases.stdout).toMatch(/^R[A-Z]{10} +active +B[A-Z]{10} /m);
+    const current = releaseIds(releases.stdout)[0] ?? '';
+    const masked = await cli('releases', 'info', current);
+    expect(masked.stdout).toMatch(/GREETING=\*\*\*\*/);
+    expect(masked.stdout).not.toContain('hello');
+    expect((await cli('releases', 'info', current, '--reveal')).stdout).toContain('GREETING=hello');
+    expect((await cli('releases', 'manifest', current)).stdout).toContain('services:');
+    const json = JSON.parse((await cli('releases', '-o', 'json')).stdout) as { id: string; active: boolean }[];
+    expect(json[0]).toMatchObject({ id: current, active: true });
+  }, 90_000);
+
+  it('scales a service through the pipeline and keeps the size', async () => {
+    const r = await cli('scale', 'web', '--count', '2', '--memory', '256');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('event Rollback Succeeded');
-    expect(await get()).toEqual({ status: 200, body: 'hello from v1' });
-    expect((await cli('apps')).stdout).toMatch(/shop\s+R[A-Z]{10}\s+pinned to R/);
-    expect((await cli('apps', 'unpin', 'shop')).code).toBe(0);
+    expect(r.stdout).toContain('Scaling web of shop (count=2 memory=256)... OK');
+    expect(r.stdout).toMatch(/Promotion Succeeded/);
+    expect((await cli('scale', 'web')).stdout).toMatch(/^web +2 +2 +\S* +256$/m);
+    expect((await cli('scale', 'web', '--count', 'many')).stderr).toContain('--count many is not a whole number from 0 to 100');
+    expect((await cli('scale', '--count', '1')).stderr).toContain('service name required');
+    expect((await cli('scale', 'web', '--count', '1')).code).toBe(0);
+  }, 90_000);
+
+  it('shows the logs of every process, filtered by service and text', async () => {
+    const all = await cli('logs', '--since', '1h', '--no-follow');
+    expect(all.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+ web\/web\.R[A-Z]{10}\.\d+ web v2 starting$/m);
+    expect(all.stdout).toMatch(/^\S+ worker\/worker\.R[A-Z]{10}\.1 worker w1 up$/m);
+    const worker = await cli('logs', '-s', 'worker', '--since', '1h', '--no-follow');
+    expect(worker.stdout).toContain('worker w1 up');
+    expect(worker.stdout).not.toContain('web v2');
+    const filtered = await cli('logs', '--filter', 'v2 starting', '--since', '1h', '--no-follow');
+    expect(filtered.stdout).toContain('web v2 starting');
+    expect(filtered.stdout).not.toContain('worker w1');
+  }, 60_000);
+
+  it('changes the env as a new release, and promotes it with --promote', async () => {
+    expect((await cli('env')).stdout).toBe('GREETING=hello\n');
+    expect((await cli('env', 'get', 'GREETING')).stdout).toBe('hello\n');
+    expect((await cli('env', 'get', 'NOPE')).stderr).toContain('env not found: NOPE');
+    const staged = await cli('env', 'set', 'EXTRA=1', '--id');
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stdout).toMatch(/^R[A-Z]{10}\n$/);
+    const promoted = await cli('env', 'set', 'GREETING=hi', '--promote');
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).not.toContain('=hi');
+    expect(promoted.stdout).toMatch(/Promotion Succeeded/);
+    expect(await get()).toEqual({ status: 200, body: 'hi from v2' });
+    expect((await cli('releases')).stdout).toMatch(/env change:GREETING/);
+    const unset = await cli('env', 'unset', 'EXTRA');
+    expect(unset.code, unset.stderr).toBe(0);
+    expect((await cli('env')).stdout).toBe('GREETING=hi\n');
+  }, 90_000);
+
+  it('builds without promoting, then promotes the newest release', async () => {
+    writeApp('v3');
+    const built = await cli('build');
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/^Build: B[A-Z]{10}\nRelease: R[A-Z]{10}\n$/m);
+    expect(await get()).toEqual({ status: 200, body: 'hi from v2' });
+    const release = /Release: (R[A-Z]{10})/.exec(built.stdout)?.[1] ?? '';
+    const promoted = await cli('releases', 'promote', '--id');
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toBe(`${release}\n`);
+    expect(await get()).toEqual({ status: 200, body: 'hi from v3' });
   }, 120_000);
 
-  it('comes back consistent after being killed mid-deploy: the serving release is restored and the next deploy proceeds', async () => {
-    writeApp('v4', { slowBuild: true });
-    const started = await cli('deploy', '.', '-a', 'shop', '--no-wait');
+  it('runs one-off jobs and the tests, with their output and their exit status', async () => {
+    // As with Convox, what follows the service is the command, flags included: slipway's own flags go before it.
+    const run = (...command: string[]) => runCli(['run', '--state-dir', stateDir, 'web', ...command], { cwd: appDir, env: { SLIPWAY_RACK: '' } });
+    const ok = await run('node', '-e', "console.log('job says ' + process.env.GREETING)");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('job says hi');
+    const bad = await run('node -e "console.log(\'boom\'); process.exit(4)"');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/exited with code 4/);
+    const tests = await cli('test');
+    expect(tests.code, tests.stderr).toBe(0);
+    expect(tests.stdout).toContain('Running web: node test.js');
+    expect(tests.stdout).toContain('1 passing');
+    expect(tests.stdout).toMatch(/Tests passed on release R[A-Z]{10}/);
+    writeApp('v3', { test: 'node -e "process.exit(2)"' });
+    const failing = await cli('test');
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain('the tests of web failed');
+    expect(await get()).toEqual({ status: 200, body: 'hi from v3' });
+    writeApp('v3');
+  }, 180_000);
+
+  it('lists the timers and runs one now', async () => {
+    const timers = await cli('timers');
+    expect(timers.stdout).toMatch(/^TIMER +SCHEDULE +SERVICE +COMMAND$/m);
+    expect(timers.stdout).toMatch(/^tick +0 3 \* \* \* +web +node -e/m);
+    const run = await cli('timers', 'run', 'tick');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Timer Succeeded/);
+  }, 60_000);
+
+  it('rolls back a version whose health check fails by itself, says why with the last log lines, and exits 3', async () => {
+    writeApp('v4', { healthy: false });
+    const r = await cli('deploy');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('Deployment Rolled Back');
+    expect(r.stderr).toContain('error: deploy failed and was rolled back: the previous release serves');
+    expect(r.stderr).toMatch(/reason: Rollout Failed \(web\): the rollout missed its progress deadline \(web: 0\/1 ready after 8s, health check \/health: HTTP 500\)/);
+    expect(r.stderr).toMatch(/last log lines of web:\n(.*\n)*.*cannot reach the payments database/);
+    expect(await get()).toEqual({ status: 200, body: 'hi from v3' });
+  }, 120_000);
+
+  it('rolls back to the first release through the Rollback machine, pins the app, and unpins it', async () => {
+    const ids = releaseIds((await cli('releases', '--limit', '50')).stdout);
+    const first = ids[ids.length - 1] as string;
+    const r = await cli('releases', 'rollback', first, '--id');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^R[A-Z]{10}\n$/);
+    expect(r.stderr).toContain('Rollback Succeeded');
+    expect(await get()).toEqual({ status: 200, body: 'hello from v1' });
+    expect((await cli('apps')).stdout).toMatch(/^shop +pinned +R[A-Z]{10}$/m);
+    expect((await cli('apps', 'unpin')).code).toBe(0);
+    expect((await cli('apps')).stdout).toMatch(/^shop +running +R[A-Z]{10}$/m);
+  }, 120_000);
+
+  it('cancels a running deploy and puts the last release back', async () => {
+    writeApp('v5', { slowBuild: true });
+    const started = await cli('deploy', '--no-wait');
     expect(started.code, started.stderr).toBe(0);
     const deadline = Date.now() + 30_000;
-    while (!readFileSync(join(stateDir, 'events.jsonl'), 'utf8').includes('"Build Started"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!/Build Started/.test((await cli('events', '--since', '1m')).stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const cancel = await cli('apps', 'cancel');
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/Deployment Cancelled/);
+    expect(await get()).toEqual({ status: 200, body: 'hello from v1' });
+    expect((await cli('apps', 'cancel')).stderr).toMatch(/no deploy of shop is running/);
+  }, 120_000);
+
+  it('lists the recent events, as a table and as JSON', async () => {
+    const events = await cli('events', '--limit', '500');
+    expect(events.stdout).toMatch(/^TIME +APP +EVENT +DETAIL$/m);
+    expect(events.stdout).toMatch(/shop +Deployment Succeeded/);
+    const json = JSON.parse((await cli('events', '-a', 'shop', '-o', 'json', '--limit', '500')).stdout) as { 'detail-type': string }[];
+    expect(json.map((e) => e['detail-type'])).toEqual(expect.arrayContaining(['Deployment Rolled Back', 'Rollback Succeeded', 'Run Failed', 'Deployment Cancelled']));
+    expect(JSON.stringify(json)).not.toMatch(/hello|"hi"/);
+  }, 60_000);
+
+  it('comes back consistent after being killed mid-deploy: the serving release is restored and the next deploy proceeds', async () => {
+    writeApp('v6', { slowBuild: true });
+    const started = await cli('deploy', '--no-wait');
+    expect(started.code, started.stderr).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (readFileSync(join(stateDir, 'events.jsonl'), 'utf8').split('"Build Started"').length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const before = appPids();
     process.kill(endpoint.pid, 'SIGKILL');
     while (alive(endpoint.pid)) await new Promise((r) => setTimeout(r, 50));
@@ -164,18 +333,27 @@ describe('a session with the local rack through the CLI (real processes)', () =>
       answer = await get().catch(() => ({ status: 0, body: '' }));
     }
     expect(answer).toEqual({ status: 200, body: 'hello from v1' });
-    writeApp('v5', { worker: 'w2' });
-    const next = await cli('deploy', '.', '-a', 'shop');
+    writeApp('v7', { worker: 'w2' });
+    const next = await cli('deploy');
     expect(next.code, next.stderr).toBe(0);
-    expect(await get()).toEqual({ status: 200, body: 'hello from v5' });
+    // A deploy runs with the app's current environment (GREETING=hi), not the rolled-back release's.
+    expect(await get()).toEqual({ status: 200, body: 'hi from v7' });
   }, 180_000);
 
-  it('stops, leaving no process behind', async () => {
+  it('deletes the app with its processes', async () => {
     const pids = appPids();
-    expect(pids.length).toBeGreaterThan(0);
+    const r = await cli('apps', 'delete', 'shop');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Deleting shop... OK');
+    expect(await survivors(pids)).toEqual([]);
+    expect((await cli('apps', '-o', 'json')).stdout.trim()).toBe('[]');
+    expect((await cli('releases')).stderr).toMatch(/app not found: shop/);
+  }, 90_000);
+
+  it('stops, leaving no process behind', async () => {
     const r = await cli('rack', 'stop');
     expect(r.code).toBe(0);
-    expect(await survivors([endpoint.pid, ...pids])).toEqual([]);
-    expect((await cli('rack', 'status')).stderr).toMatch(/the local rack is not running/);
+    expect(await survivors([endpoint.pid])).toEqual([]);
+    expect((await cli('rack')).stderr).toMatch(/the local rack is not running/);
   }, 90_000);
 });

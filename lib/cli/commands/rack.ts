@@ -16,6 +16,7 @@ import type { LocalRackOptions } from '../../local/rack/local-rack';
 import type { LogLine } from '../../local/runtime/local-runtime';
 import type { CliIO } from '../io';
 import { CommandFailed } from '../io';
+import { clock, describeEvent } from '../follow';
 
 export interface RunningRack {
   readonly rack: LocalRack;
@@ -25,16 +26,14 @@ export interface RunningRack {
   stop(): Promise<void>;
 }
 
-const clock = (iso: string): string => iso.slice(11, 19);
 
 export function formatLog(line: LogLine): string {
   return `${clock(line.time)} ${line.app} ${line.service === '-' ? 'rack' : line.process} ${line.text}`;
 }
 
+/** The rack prints every app's events: each line names its app. */
 export function formatEvent(event: SlipwayEvent): string {
-  const d = event.detail;
-  const what = [d.service, d.release, d.build, d.timer].filter(Boolean).join(' ');
-  return `${clock(event.time)} ${d.app} event ${event['detail-type']}${what ? ` ${what}` : ''}${d.reason ? `: ${d.reason}` : ''}`;
+  return `${clock(event.time)} ${event.detail.app} event ${describeEvent(event)}`;
 }
 
 /**

@@ -5,10 +5,11 @@
  *
  * Every change to what runs goes through the bundle bucket (an upload starts the Deploy machine)
  * or a state machine (Rollback for promotions, rollbacks, scaling and cancels; Timer for timers and
- * one-off runs), so IAM on those is the access control and the executions are the audit trail.
- * Reads come from the table, S3, Step Functions, CloudWatch Logs and CloudFormation. The CLI never
- * talks to the cluster: what only the cluster knows (its processes, how many replicas run) is
- * reported as unknown or refused with a NotOnAwsRackError saying what to use instead.
+ * one-off runs; Cleanup, the rack's maintenance machine, for app deletion), so IAM on those is the
+ * access control and the executions are the audit trail. Reads come from the table, S3, Step
+ * Functions, CloudWatch Logs and CloudFormation. The CLI never talks to the cluster: the processes
+ * are asked of the Cleanup machine (a read-only query its step answers from the cluster), and
+ * what is left that only the cluster knows (how many replicas run) is reported as unknown.
  *
  * Two writes go to the table directly, not through a machine:
  * - createApp: an app record changes nothing that runs (no namespace, no deploy); the first
@@ -69,6 +70,7 @@ import type {
 } from './rack-connection';
 import { applicationLogGroup, appLogPattern, eventLogPattern, logGroupArn, matchesText, parseContainerRecord, parseEventRecord } from './aws/cloudwatch-records';
 import type { ExecutionKind } from './aws/executions';
+import type { RuntimeProcess } from '../../pipeline/ports/runtime';
 import { executionArn, executionName, executionStatus } from './aws/executions';
 import type { RackOutputs, RackStackInfo } from './aws/rack-stack-outputs';
 import { describeRackStack, envKeyId, listRackStacks, rackOutputs } from './aws/rack-stack-outputs';
@@ -127,6 +129,13 @@ export class LiveTailError extends SlipwayError {
   }
 }
 
+/** A query answered through a state machine (`ps`) failed, timed out, or answered nonsense. */
+export class ProcessQueryError extends SlipwayError {
+  constructor(message: string, context: Record<string, unknown>, cause?: unknown) {
+    super(message, 'RACK_QUERY_FAILED', context, cause === undefined ? undefined : { cause });
+  }
+}
+
 export interface AwsRackClients {
   readonly cloudformation: CloudFormationClient;
   readonly s3: S3Client;
@@ -157,6 +166,8 @@ export interface AwsRackConnectionOptions {
   readonly partSize?: number;
   /** How far back `events()` looks when no `since` is given (default a day). */
   readonly eventsWindowMs?: number;
+  /** How long `processes()` waits for the Cleanup machine's answer (default a minute). */
+  readonly queryTimeoutMs?: number;
 }
 
 export function clientsFor(region: string): AwsRackClients {
@@ -253,18 +264,14 @@ export class AwsRackConnection implements RackConnection {
   }
 
   /**
-   * Refused: deleting an app removes its namespace, resources and schedules, and the rack has no
-   * state machine for that yet (the Cleanup machine prunes old releases only). Proposed: an
-   * `{app, delete: true}` request to the Cleanup machine.
+   * Through the Cleanup machine (`{ deleteApp: { app, by } }`): deleting an app removes its
+   * processes from the cluster, its schedules and images, which the CLI does not reach. The
+   * returned execution ends in AppDeleted, or fails with the step's error (AppBusy while a deploy
+   * holds the app).
    */
-  deleteApp(name: string): Promise<ExecutionRef | undefined> {
-    return Promise.reject(
-      new NotOnAwsRackError(
-        `deleting app ${name}`,
-        `the rack has no state machine that deletes apps yet; remove its namespace (kubectl delete namespace ${namespaceOf(this.name, name)}), its resource stacks and schedules, then its records`,
-        { app: name },
-      ),
-    );
+  async deleteApp(name: string): Promise<ExecutionRef | undefined> {
+    await this.store.requireApp(name);
+    return this.startMaintenance('delete', name, { deleteApp: { app: name, by: await this.by() } });
   }
 
   /**
@@ -440,8 +447,25 @@ export class AwsRackConnection implements RackConnection {
     return this.start('Rollback', 'scale', app, { app, scale, by: await this.by() });
   }
 
-  processes(app: string): Promise<ProcessInfo[]> {
-    return Promise.reject(new NotOnAwsRackError(`listing the processes of app ${app}`, `use \`kubectl get pods -n ${namespaceOf(this.name, app)}\` with access to cluster ${this.outputs.cluster}`, { app }));
+  /**
+   * Asked of the Cleanup machine (`{ query: { processes: app } }`), whose step reads the app's
+   * pods: the execution is followed until it ends (a few seconds; at most `queryTimeoutMs`) and
+   * its output is the list.
+   */
+  async processes(app: string): Promise<ProcessInfo[]> {
+    await this.store.requireApp(app);
+    const ref = await this.startMaintenance('ps', app, { query: { processes: app } });
+    const out = await this.awaitOutput(ref, `listing the processes of app ${app}`, { app });
+    const list = (out as { processes?: unknown } | undefined)?.processes;
+    if (!Array.isArray(list)) throw new ProcessQueryError(`listing the processes of app ${app}: execution ${ref.name} of the Cleanup machine answered without a process list; is the rack up to date (\`npx cdk deploy\`)?`, { app, execution: ref.name });
+    return (list as RuntimeProcess[]).map((p) => ({
+      id: p.id,
+      service: p.service,
+      status: p.status,
+      release: p.release,
+      ...(p.startedAt ? { started: p.startedAt } : {}),
+      ...(p.command ? { command: p.command } : {}),
+    }));
   }
 
   /**
@@ -594,6 +618,49 @@ export class AwsRackConnection implements RackConnection {
     const name = executionName(kind, app, new Date(this.clock.now()));
     await this.starter.start(this.outputs.machines[machine], name, input);
     return { machine, name };
+  }
+
+  /**
+   * Start a request to the Cleanup machine. Its executions are named `delete-<app>-...` and
+   * `ps-<app>-...` like the others (executionName); ExecutionKind does not list these two kinds.
+   */
+  private async startMaintenance(kind: 'delete' | 'ps', app: string, input: Record<string, unknown>): Promise<ExecutionRef> {
+    const name = executionName(kind as string as ExecutionKind, app, new Date(this.clock.now()));
+    await this.starter.start(this.outputs.machines.Cleanup, name, input);
+    return { machine: 'Cleanup', name };
+  }
+
+  /** Follow an execution until it ends (polling DescribeExecution, 250 ms doubling to 2 s) and return its parsed output. */
+  private async awaitOutput(ref: ExecutionRef, what: string, context: Record<string, unknown>): Promise<unknown> {
+    const arn = executionArn(this.outputs.machines[ref.machine], ref.name);
+    const timeout = this.options.queryTimeoutMs ?? 60_000;
+    const started = Date.now();
+    let delay = 250;
+    for (;;) {
+      let out;
+      try {
+        out = await this.clients.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      } catch (e) {
+        // Step Functions may not list a just-started execution for a moment.
+        if (!(e instanceof ExecutionDoesNotExist)) throw e;
+      }
+      if (out?.status === 'SUCCEEDED') {
+        try {
+          return JSON.parse(out.output ?? 'null') as unknown;
+        } catch (e) {
+          throw new ProcessQueryError(`${what}: execution ${ref.name} of the ${ref.machine} machine answered with output that is not JSON`, { ...context, execution: ref.name }, e);
+        }
+      }
+      if (out?.status && out.status !== 'RUNNING' && out.status !== 'PENDING_REDRIVE') {
+        const why = [out.error, out.cause].filter(Boolean).join(': ') || out.status;
+        throw new ProcessQueryError(`${what} failed (execution ${ref.name} of the ${ref.machine} machine, ${out.status}): ${why}`, { ...context, execution: ref.name, status: out.status, ...(out.error ? { error: out.error } : {}) });
+      }
+      if (Date.now() - started + delay > timeout) {
+        throw new ProcessQueryError(`${what}: execution ${ref.name} of the ${ref.machine} machine did not end within ${Math.round(timeout / 1000)} s; look at it in the Step Functions console`, { ...context, execution: ref.name });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
   }
 
   /** Running Deploy executions of this app: their names are `deploy-<app, first 48>-<24 hex>` (deployExecutionName). */
