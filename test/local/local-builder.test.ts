@@ -117,7 +117,7 @@ describe('LocalBuilder', () => {
     expect(texts.join('\n')).not.toContain('s3cret-token');
     expect(output.every((o) => o.app === 'demo' && o.build === req.build && o.services.join() === 'web,worker')).toBe(true);
     const log = readFileSync(join(stateDir, 'logs', 'builds', `${req.build}.log`), 'utf8');
-    expect(log).toContain('token is ****');
+    expect(log).toContain('[web,worker] token is ****');
     expect(log).not.toContain('s3cret-token');
   });
 

@@ -220,7 +220,8 @@ export class LocalBuilder implements Builder {
       secrets,
       out: (stream, text) => {
         const clean = redact(text, secrets);
-        log.write(`${clean}\n`);
+        // A build's units share its log and run at once: each line says whose it is.
+        log.write(`[${request.unit.services.join(',')}] ${clean}\n`);
         this.options.onOutput?.({ ...base, stream, text: clean });
       },
       closeLog: () => new Promise((done) => log.end(done)),
