@@ -186,6 +186,23 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       io.stderr.write(`error: ${e.message}\n`);
       return 1;
     }
+    const aws = awsFailure(e);
+    if (aws) {
+      io.stderr.write(`error: ${aws}\n`);
+      return 1;
+    }
     throw e;
   }
+}
+
+/**
+ * An AWS SDK error (missing credentials, access denied, throttling) as one line a person can act
+ * on, instead of a stack trace; undefined for anything else, which is a bug and keeps its trace.
+ */
+function awsFailure(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  if (e.name === 'CredentialsProviderError') return 'no AWS credentials: configure them with `aws configure`, AWS_PROFILE, or the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables';
+  const metadata = (e as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (!metadata) return undefined;
+  return `AWS answered ${e.name}${metadata.httpStatusCode ? ` (HTTP ${metadata.httpStatusCode})` : ''}: ${e.message}`;
 }
