@@ -57,6 +57,10 @@ export const STEP_CAPABILITIES = {
   timerRunStatus: ['records', 'env', 'events', 'cluster'],
   listApps: ['records'],
   cleanupApp: ['records', 'env', 'events', 'bundles', 'pruneBundles', 'images', 'cluster'],
+  // `slipway apps delete` on AWS: the app's processes (cluster), schedules, images, env versions and records.
+  removeApp: ['records', 'env', 'events', 'cluster', 'images', 'schedules'],
+  // `slipway ps` on AWS: read-only, the app record and its pods.
+  queryProcesses: ['records', 'cluster'],
 } as const satisfies Record<string, readonly Capability[]>;
 
 export type StepName = keyof typeof STEP_CAPABILITIES;

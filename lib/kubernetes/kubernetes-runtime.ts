@@ -13,14 +13,14 @@ import { SlipwayError } from '../errors';
 import type { Resource } from '../manifest';
 import { loadManifest, resourceEnvPrefix } from '../manifest';
 import type { ReleaseId } from '../pipeline/domain/ids';
-import type { ApplyRequest, JobRequest, JobState, Provisioner, RolloutState, Runtime } from '../pipeline/ports/runtime';
+import type { ApplyRequest, JobRequest, JobState, Provisioner, RolloutState, Runtime, RuntimeProcess } from '../pipeline/ports/runtime';
 import type { Clock } from '../pipeline/stores/release-store';
 import type { KubernetesApi } from './api/kubernetes-api';
 import type { AppScope } from './apply';
 import { KubernetesApplier } from './apply';
 import type { JobRenderInput, KubernetesObject, KubernetesRackSettings, RenderInput, ResourceCredentials } from './objects';
 import { namespaceOf, resourceSecretName, SLIPWAY_LABELS } from './objects';
-import { probeService, rolloutStatus } from './rollout';
+import { FAIL_FAST_REASONS, probeService, rolloutStatus } from './rollout';
 
 /** What the provisioner renders: the app's resources alone, before any release of it runs. */
 export type ResourcesRenderInput = Pick<RenderInput, 'rack' | 'app' | 'env' | 'resourceCredentials'> & { readonly resources: readonly Resource[] };
@@ -192,6 +192,34 @@ export class KubernetesRuntime implements Runtime {
     return pruned;
   }
 
+  /**
+   * The app's pods (`slipway ps`): its services' and its jobs', not its resources'. A job's pod
+   * that finished is left out (it is history until the Job is pruned), as is any pod not
+   * Slipway's. Sorted by service, then name.
+   */
+  async listProcesses(app: string): Promise<readonly RuntimeProcess[]> {
+    const selector = [`${SLIPWAY_LABELS.managedBy}=slipway`, `${SLIPWAY_LABELS.app}=${app}`, `!${SLIPWAY_LABELS.resource}`].join(',');
+    const pods = (await this.options.api.list('v1', 'Pod', this.scope(app).namespace, selector)).map((p) => p as unknown as PodView);
+    return pods
+      .filter((pod) => !(pod.metadata.labels?.[SLIPWAY_LABELS.type] === 'job' && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')))
+      .map((pod): RuntimeProcess => {
+        const labels = pod.metadata.labels ?? {};
+        const service = labels[SLIPWAY_LABELS.service] ?? '';
+        const container = pod.spec?.containers?.find((c) => c.name === service) ?? pod.spec?.containers?.[0];
+        const argv = [...(container?.command ?? []), ...(container?.args ?? [])];
+        return {
+          id: pod.metadata.name,
+          service,
+          release: labels[SLIPWAY_LABELS.release] ?? '',
+          status: podStatus(pod),
+          // ISO with milliseconds whichever adapter read it (client-node makes it a Date).
+          ...(pod.status?.startTime ? { startedAt: new Date(pod.status.startTime).toISOString() } : {}),
+          ...(argv.length > 0 ? { command: argv.map(shellQuote).join(' ') } : {}),
+        };
+      })
+      .sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id));
+  }
+
   /** The output of each container of a job's pods, pods by name. */
   async jobLogs(job: string, options: { readonly tailLines?: number } = {}): Promise<readonly { readonly pod: string; readonly container: string; readonly log: string }[]> {
     const ref = this.jobRef(job);
@@ -238,6 +266,37 @@ export class KubernetesRuntime implements Runtime {
     }
     return undefined;
   }
+}
+
+/** The fields of a pod `listProcesses` reads. */
+interface PodView {
+  readonly metadata: { readonly name: string; readonly labels?: Record<string, string>; readonly deletionTimestamp?: string };
+  readonly spec?: { readonly containers?: readonly { readonly name: string; readonly command?: readonly string[]; readonly args?: readonly string[] }[] };
+  readonly status?: {
+    readonly phase?: string;
+    readonly startTime?: string | Date;
+    readonly containerStatuses?: readonly { readonly ready?: boolean; readonly state?: { readonly waiting?: { readonly reason?: string } } }[];
+  };
+}
+
+/**
+ * A pod's `ps` status: `terminating` once deleted; `crashloop` (or Kubernetes' own reason, e.g.
+ * `ImagePullBackOff`) when a container is stuck for good; `starting` while running but not ready;
+ * otherwise its phase in lower case (`running`, `pending`, `succeeded`, `failed`, `unknown`).
+ */
+function podStatus(pod: PodView): string {
+  if (pod.metadata.deletionTimestamp) return 'terminating';
+  const containers = pod.status?.containerStatuses ?? [];
+  const stuck = containers.map((c) => c.state?.waiting?.reason).find((r): r is string => r !== undefined && FAIL_FAST_REASONS.has(r));
+  if (stuck) return stuck === 'CrashLoopBackOff' ? 'crashloop' : stuck;
+  const phase = (pod.status?.phase ?? 'Unknown').toLowerCase();
+  if (phase === 'running' && !(containers.length > 0 && containers.every((c) => c.ready))) return 'starting';
+  return phase;
+}
+
+/** An argument as a shell would need it written, so a listed command reads as it would be typed. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 interface JobCondition {

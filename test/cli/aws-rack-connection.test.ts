@@ -30,7 +30,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRecordTable } from '../../lib/aws/adapters/dynamo-record-table';
 import type { AwsRackClients, AwsRackConnection } from '../../lib/cli/racks/aws-rack-connection';
-import { findAwsRacks, NotOnAwsRackError, openAwsRack, RackNotFoundError, resolveRegion } from '../../lib/cli/racks/aws-rack-connection';
+import { findAwsRacks, openAwsRack, RackNotFoundError, resolveRegion } from '../../lib/cli/racks/aws-rack-connection';
 import { executionName } from '../../lib/cli/racks/aws/executions';
 import { appLogPattern } from '../../lib/cli/racks/aws/cloudwatch-records';
 import { deployExecutionName } from '../../lib/pipeline/bundle/key';
@@ -324,13 +324,6 @@ describe('apps, releases and environments (table on dynalite; KMS mocked)', () =
     expect(web?.note).toContain('kubectl get ingress web -n prod-shop');
   });
 
-  it('processes and deleteApp are refused with what to use instead', async () => {
-    const rack = await open();
-    await expect(rack.processes('shop')).rejects.toBeInstanceOf(NotOnAwsRackError);
-    await expect(rack.processes('shop')).rejects.toMatchObject({ code: 'NOT_ON_AWS_RACK', message: expect.stringContaining('kubectl get pods -n prod-shop') as unknown });
-    await expect(rack.deleteApp('shop')).rejects.toMatchObject({ code: 'NOT_ON_AWS_RACK' });
-  });
-
   it('unpin clears the pin in the table and puts App Unpinned on the rack\u2019s bus (mocked EventBridge)', async () => {
     eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
     const rack = await open();
@@ -513,6 +506,77 @@ describe('changes through the state machines (mocked Step Functions)', () => {
     await expect(rack.execution({ machine: 'Deploy', name: 'deploy-shop-abcx' })).rejects.toMatchObject({ code: 'EXECUTION_NOT_FOUND' });
     sfn.on(DescribeExecutionCommand, { executionArn: arn.replace('Deploy:', 'Rollback:').replace('deploy-shop-abc', 'r1') }).resolves({ executionArn: 'x', stateMachineArn: 'y', status: 'PENDING_REDRIVE', startDate: new Date(0) });
     expect((await rack.execution({ machine: 'Rollback', name: 'r1' })).status).toBe('RUNNING');
+  });
+});
+
+describe('app deletion and processes through the Cleanup machine (mocked Step Functions)', () => {
+  const cleanupExecution = (name: string): string => `arn:aws:states:${REGION}:${ACCOUNT}:execution:slipway-${RACK}-Cleanup:${name}`;
+
+  beforeEach(() => {
+    sfn.on(StartExecutionCommand).callsFake((input: StartExecutionCommandInput) => Promise.resolve({ executionArn: `${input.stateMachineArn ?? ''}:${input.name ?? ''}`, startDate: new Date() }));
+  });
+
+  it('deleteApp starts the Cleanup machine with { deleteApp: { app, by } } and returns its execution for the CLI to follow', async () => {
+    const rack = await open();
+    await deployedApp(rack);
+    const ref = await rack.deleteApp('shop');
+    expect(startInputs()).toEqual([{ machine: machineArn('Cleanup'), name: ref?.name, input: { deleteApp: { app: 'shop', by: CALLER } } }]);
+    expect(ref?.machine).toBe('Cleanup');
+    expect(ref?.name).toMatch(/^delete-shop-\d{14}-[0-9a-f]{8}$/);
+    // The app's records stay until the execution deletes them.
+    expect(await rack.app('shop')).toMatchObject({ name: 'shop' });
+  });
+
+  it('deleteApp of an app that does not exist says so and starts nothing', async () => {
+    const rack = await open();
+    await expect(rack.deleteApp('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('processes asks the Cleanup machine with { query: { processes } }, polls DescribeExecution until it ends, and maps its output', async () => {
+    const rack = await open();
+    await deployedApp(rack);
+    const output = {
+      app: 'shop',
+      processes: [
+        { id: 'web-7d9f-abcde', service: 'web', release: 'RAAAAAAAAAA', status: 'running', startedAt: '2026-11-28T10:00:00.000Z', command: 'node server.js' },
+        { id: 'worker-6f8a-klmno', service: 'worker', release: 'RAAAAAAAAAA', status: 'crashloop' },
+      ],
+    };
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(new ExecutionDoesNotExist({ message: 'not yet', $metadata: {} }))
+      .resolvesOnce({ executionArn: 'x', stateMachineArn: machineArn('Cleanup'), status: 'RUNNING', startDate: new Date() })
+      .resolves({ executionArn: 'x', stateMachineArn: machineArn('Cleanup'), status: 'SUCCEEDED', startDate: new Date(), stopDate: new Date(), output: JSON.stringify(output) });
+    expect(await rack.processes('shop')).toEqual([
+      { id: 'web-7d9f-abcde', service: 'web', release: 'RAAAAAAAAAA', status: 'running', started: '2026-11-28T10:00:00.000Z', command: 'node server.js' },
+      { id: 'worker-6f8a-klmno', service: 'worker', release: 'RAAAAAAAAAA', status: 'crashloop' },
+    ]);
+    const [start] = startInputs();
+    expect(start).toMatchObject({ machine: machineArn('Cleanup'), input: { query: { processes: 'shop' } } });
+    expect(start?.name).toMatch(/^ps-shop-\d{14}-[0-9a-f]{8}$/);
+    const described = sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn);
+    expect(described).toEqual([cleanupExecution(start?.name ?? ''), cleanupExecution(start?.name ?? ''), cleanupExecution(start?.name ?? '')]);
+  });
+
+  it('processes reports a failed query with the execution’s error and cause', async () => {
+    const rack = await open();
+    await deployedApp(rack);
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: 'x', stateMachineArn: machineArn('Cleanup'), status: 'FAILED', startDate: new Date(), error: 'StepTransient', cause: 'Unauthorized: the cluster refused the token' });
+    await expect(rack.processes('shop')).rejects.toMatchObject({ code: 'RACK_QUERY_FAILED', message: expect.stringContaining('StepTransient: Unauthorized: the cluster refused the token') as unknown });
+  });
+
+  it('processes gives up on a query that does not end in time, naming the execution', async () => {
+    const rack = await openAwsRack(RACK, REGION, { clients: clients(), versioning: 'off', queryTimeoutMs: 600 });
+    await deployedApp(rack);
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: 'x', stateMachineArn: machineArn('Cleanup'), status: 'RUNNING', startDate: new Date() });
+    await expect(rack.processes('shop')).rejects.toMatchObject({ code: 'RACK_QUERY_FAILED', message: expect.stringMatching(/execution ps-shop-\S+ of the Cleanup machine did not end within 1 s/) as unknown });
+  });
+
+  it('processes of an app that does not exist says so and starts nothing', async () => {
+    const rack = await open();
+    await expect(rack.processes('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 });
 

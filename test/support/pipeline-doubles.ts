@@ -6,7 +6,7 @@
 import type { Resource } from '../../lib/manifest';
 import type { ReleaseId } from '../../lib/pipeline/domain/ids';
 import type { AlarmMonitor, Scheduler } from '../../lib/pipeline/ports/runtime';
-import type { ApplyRequest, Builder, BuildRequest, BuildState, JobRequest, JobState, Provisioner, RolloutState, Runtime } from '../../lib/pipeline/ports/runtime';
+import type { ApplyRequest, Builder, BuildRequest, BuildState, JobRequest, JobState, Provisioner, RolloutState, Runtime, RuntimeProcess } from '../../lib/pipeline/ports/runtime';
 
 export class BuilderDouble implements Builder {
   readonly started: BuildRequest[] = [];
@@ -129,6 +129,13 @@ export class RuntimeDouble implements Runtime {
       }
     }
     return Promise.resolve(n);
+  }
+
+  /** What `listProcesses` answers, by app (none by default). */
+  readonly processes = new Map<string, RuntimeProcess[]>();
+
+  listProcesses(app: string): Promise<RuntimeProcess[]> {
+    return Promise.resolve(this.processes.get(app) ?? []);
   }
 }
 

@@ -620,14 +620,9 @@ export class AwsRackConnection implements RackConnection {
     return { machine, name };
   }
 
-  /**
-   * Start a request to the Cleanup machine. Its executions are named `delete-<app>-...` and
-   * `ps-<app>-...` like the others (executionName); ExecutionKind does not list these two kinds.
-   */
-  private async startMaintenance(kind: 'delete' | 'ps', app: string, input: Record<string, unknown>): Promise<ExecutionRef> {
-    const name = executionName(kind as string as ExecutionKind, app, new Date(this.clock.now()));
-    await this.starter.start(this.outputs.machines.Cleanup, name, input);
-    return { machine: 'Cleanup', name };
+  /** A request to the Cleanup (maintenance) machine: `delete-<app>-...` or `ps-<app>-...`. */
+  private startMaintenance(kind: 'delete' | 'ps', app: string, input: Record<string, unknown>): Promise<ExecutionRef> {
+    return this.start('Cleanup', kind, app, input);
   }
 
   /** Follow an execution until it ends (polling DescribeExecution, 250 ms doubling to 2 s) and return its parsed output. */

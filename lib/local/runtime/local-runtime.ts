@@ -15,7 +15,7 @@ import { SlipwayError } from '../../errors';
 import type { Manifest, Service } from '../../manifest';
 import { environmentDefaults, loadManifest } from '../../manifest';
 import type { ReleaseId } from '../../pipeline/domain/ids';
-import type { ApplyRequest, JobRequest, JobState, RolloutState, Runtime, ServiceRollout } from '../../pipeline/ports/runtime';
+import type { ApplyRequest, JobRequest, JobState, RolloutState, Runtime, RuntimeProcess, ServiceRollout } from '../../pipeline/ports/runtime';
 import type { LocalImage } from '../image';
 import { hostPath, readLocalImage } from '../image';
 import { freePort, LOOPBACK, splice } from '../loopback';
@@ -350,6 +350,30 @@ export class LocalRuntime implements Runtime {
     return out;
   }
 
+  /**
+   * The port's view of `processes()`: each service replica with the command its release gives
+   * the service and when its process last started. One-off jobs are not listed (as local `ps`).
+   */
+  listProcesses(app: string): Promise<readonly RuntimeProcess[]> {
+    const state = this.apps.get(app);
+    const out: RuntimeProcess[] = [];
+    for (const [service, replicas] of state?.replicas ?? []) {
+      for (const r of replicas) {
+        const p = r.process;
+        const command = state?.manifests.get(r.release)?.manifest.services.find((s) => s.name === service)?.command;
+        out.push({
+          id: `${service}.${r.release}.${r.index}`,
+          service,
+          release: r.release,
+          status: localStatus(r),
+          ...(p && p.startedAt > 0 ? { startedAt: new Date(p.startedAt).toISOString() } : {}),
+          ...(command ? { command } : {}),
+        });
+      }
+    }
+    return Promise.resolve(out);
+  }
+
   /** A ready process of a service to send a request to (round robin), as a Service's endpoints would. */
   backend(app: string, service: string): number | undefined {
     const state = this.apps.get(app);
@@ -567,6 +591,15 @@ export function rollingBounds(count: number, deployment: { minimum: number; maxi
   const unavailable = Math.floor((count * Math.max(0, 100 - deployment.minimum)) / 100);
   // Both zero would never make progress; Kubernetes refuses it, and here one extra process is allowed.
   return surge === 0 && unavailable === 0 ? { surge: 1, unavailable: 0 } : { surge, unavailable };
+}
+
+/** A replica's `ps` status in the cluster's words: a process restarting after crashes is in a crash loop. */
+function localStatus(r: Replica): string {
+  if (r.terminating) return 'terminating';
+  const phase = r.process?.phase;
+  if (phase === undefined) return 'pending';
+  if (phase === 'running') return r.ready ? 'running' : 'starting';
+  return phase === 'backoff' ? 'crashloop' : phase;
 }
 
 function crashLoop(replicas: readonly Replica[]): string | undefined {

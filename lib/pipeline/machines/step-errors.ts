@@ -1,6 +1,6 @@
 /**
  * The errors a pipeline step ends with, as the state machines see them (the ASL `Error`). A step
- * throws the first five itself; on AWS, the step's Lambda handler maps whatever else it meets to
+ * throws the first six itself; on AWS, the step's Lambda handler maps whatever else it meets to
  * `StepTransient` (retried by every step task) or `StepFailed` (caught as a failure), so a
  * machine never routes on an SDK's or a library's own error names.
  */
@@ -10,6 +10,7 @@ export const STEP_ERRORS = {
   BuildFailed: 'An image build failed: nothing was rolled out.',
   ProvisionFailed: 'A resource could not be created or updated: nothing was rolled out.',
   LockLost: 'Another deploy took the app over after this one\u2019s lease expired (Promote).',
+  AppBusy: 'A deploy holds the app, so it cannot be deleted (Cleanup, removeApp): nothing was deleted.',
   StepTransient: 'An AWS service or the cluster throttled or failed on its side: the task is retried with backoff.',
   StepFailed: 'Any other failure of a step; the Cause holds its message.',
 } as const;
@@ -17,4 +18,4 @@ export const STEP_ERRORS = {
 export type StepErrorName = keyof typeof STEP_ERRORS;
 
 /** The names steps throw on purpose, which a Lambda handler passes on unchanged. */
-export const ROUTED_STEP_ERRORS: ReadonlySet<string> = new Set<StepErrorName>(['BundleRejected', 'DeployRejected', 'BuildFailed', 'ProvisionFailed', 'LockLost']);
+export const ROUTED_STEP_ERRORS: ReadonlySet<string> = new Set<StepErrorName>(['BundleRejected', 'DeployRejected', 'BuildFailed', 'ProvisionFailed', 'LockLost', 'AppBusy']);

@@ -79,6 +79,20 @@ export interface JobRequest {
 
 export type JobState = { readonly state: 'running' } | { readonly state: 'succeeded' } | { readonly state: 'failed'; readonly reason: string; readonly exitCode?: number };
 
+/** One process of an app as the runtime sees it now (`slipway ps`): a pod on a cluster, a host process on the local rack. */
+export interface RuntimeProcess {
+  /** The process's name: the pod's, or `<service>.<release>.<index>` on the local rack. */
+  readonly id: string;
+  readonly service: string;
+  readonly release: string;
+  /** `running`, `starting`, `pending`, `crashloop`, `failed`, `succeeded`, `terminating`...: what `ps` shows. */
+  readonly status: string;
+  /** ISO time it started, when the runtime knows. */
+  readonly startedAt?: string;
+  /** The command it runs, when its service sets one (otherwise the image's). */
+  readonly command?: string;
+}
+
 export interface Runtime {
   /** Roll the release out (a rolling update of every service); returns at once. */
   apply(request: ApplyRequest): Promise<void>;
@@ -95,6 +109,8 @@ export interface Runtime {
   stopJob(job: string): Promise<void>;
   /** Delete finished jobs older than the given time (epoch ms); returns how many. */
   pruneJobs(app: string, finishedBefore: number): Promise<number>;
+  /** The app's processes now: its services' and its running jobs'; none for an app that runs nothing. */
+  listProcesses(app: string): Promise<readonly RuntimeProcess[]>;
 }
 
 /** Runs each app's timers on schedule: EventBridge Scheduler on AWS, a cron loop on the local rack. */

@@ -1,11 +1,28 @@
 /**
- * The steps of the daily Cleanup state machine: for every app, keep the last releases (the
- * current and the previous one always, and a pinned one), delete the builds, bundles and images
- * no kept release refers to, free locks whose lease ran out, drop queue entries of deploys that
- * stopped while they waited, and remove finished jobs.
+ * The steps of the Cleanup machine, the rack's maintenance machine (machines/cleanup.ts).
+ *
+ * Daily: for every app, keep the last releases (the current and the previous one always, and a
+ * pinned one), delete the builds, bundles and images no kept release refers to, free locks whose
+ * lease ran out, drop queue entries of deploys that stopped while they waited, and remove
+ * finished jobs.
+ *
+ * On request from the CLI: delete an app (`removeApp`), and list an app's processes
+ * (`queryProcesses`), which only the cluster knows.
  */
+import { SlipwayError } from '../../errors';
 import type { ReleaseId } from '../domain/ids';
+import { APP_NAME } from '../domain/model';
+import type { RuntimeProcess } from '../ports/runtime';
+import type { DeletedApp } from './delete-app';
+import { deleteApp } from './delete-app';
 import type { DeployContext } from './deploy';
+
+/** A request to the maintenance machine that lacks what it must name; anyone with StartExecution can send one. */
+export class MaintenanceRequestError extends SlipwayError {
+  constructor(what: string, input: unknown) {
+    super(`the Cleanup machine's request is malformed: ${what} (got ${JSON.stringify(input)?.slice(0, 200) ?? 'nothing'})`, 'MAINTENANCE_REQUEST_INVALID', {});
+  }
+}
 
 export interface CleanupConfig {
   /** Releases kept per app, newest first (the current, previous and pinned ones are kept on top). */
@@ -70,4 +87,33 @@ export async function cleanupApp(input: { app: string; config: CleanupConfig; ex
   return counts;
 }
 
-export const CLEANUP_STEPS = { listApps, cleanupApp } as const;
+/** What a CLI request carries; typed loosely, since anyone allowed to start the machine can send anything. */
+export interface RemoveAppRequest {
+  readonly app?: unknown;
+  readonly by?: unknown;
+}
+export interface ProcessesQuery {
+  readonly processes?: unknown;
+}
+
+/** `{ deleteApp: { app, by } }`: the app, its processes, timers, images and records go (see delete-app.ts for what stays). */
+export async function removeApp(input: RemoveAppRequest | undefined, ctx: DeployContext): Promise<DeletedApp> {
+  const app = validApp(input?.app, input);
+  const by = input?.by;
+  if (typeof by !== 'string' || by === '') throw new MaintenanceRequestError('deleteApp.by must name who deletes the app', input);
+  return deleteApp(ctx, app, by);
+}
+
+/** `{ query: { processes: app } }`: the app's processes as the cluster sees them now; read-only. */
+export async function queryProcesses(input: ProcessesQuery | undefined, ctx: DeployContext): Promise<{ app: string; processes: RuntimeProcess[] }> {
+  const app = validApp(input?.processes, input);
+  await ctx.store.requireApp(app);
+  return { app, processes: [...(await ctx.runtime.listProcesses(app))] };
+}
+
+function validApp(app: unknown, input: unknown): string {
+  if (typeof app !== 'string' || !APP_NAME.test(app)) throw new MaintenanceRequestError('it must name a valid app', input);
+  return app;
+}
+
+export const CLEANUP_STEPS = { listApps, cleanupApp, removeApp, queryProcesses } as const;

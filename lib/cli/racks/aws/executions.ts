@@ -7,7 +7,7 @@ import { SlipwayError } from '../../../errors';
 import type { ExecutionStatus, RackMachine } from '../rack-connection';
 
 /** What an execution the CLI starts does; the first part of its name. */
-export type ExecutionKind = 'promote' | 'rollback' | 'scale' | 'cancel' | 'timer' | 'run';
+export type ExecutionKind = 'promote' | 'rollback' | 'scale' | 'cancel' | 'timer' | 'run' | 'delete' | 'ps';
 
 /** Step Functions' limit on execution names. */
 export const MAX_EXECUTION_NAME = 80;
