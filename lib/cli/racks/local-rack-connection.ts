@@ -50,15 +50,7 @@ interface LogLineAnswer {
   readonly text: string;
 }
 
-/** What the API adds to an app record for the old CLI; RackConnection callers ask for those separately. */
-type AppAnswer = App & { urls?: unknown; processes?: unknown; timers?: unknown };
-
 const path = (...parts: string[]): string => parts.map(encodeURIComponent).join('/');
-
-function plainApp(answer: AppAnswer): App {
-  const { urls: _u, processes: _p, timers: _t, ...app } = answer;
-  return app;
-}
 
 function params(values: Readonly<Record<string, string | number | undefined>>): string {
   const query = new URLSearchParams();
@@ -111,15 +103,15 @@ export class LocalRackConnection implements RackConnection {
   }
 
   async apps(): Promise<App[]> {
-    return (await this.client.request<AppAnswer[]>('GET', '/v1/apps')).map(plainApp);
+    return this.client.request<App[]>('GET', '/v1/apps');
   }
 
   async app(name: string): Promise<App> {
-    return plainApp(await this.client.request<AppAnswer>('GET', `/v1/apps/${path(name)}`));
+    return this.client.request<App>('GET', `/v1/apps/${path(name)}`);
   }
 
   async createApp(name: string): Promise<App> {
-    return plainApp(await this.client.request<AppAnswer>('POST', '/v1/apps', { name }));
+    return this.client.request<App>('POST', '/v1/apps', { name });
   }
 
   /** The local rack deletes an app in the API call itself: there is no execution to follow. */
@@ -139,7 +131,7 @@ export class LocalRackConnection implements RackConnection {
   }
 
   async unpin(app: string): Promise<App> {
-    return plainApp(await this.client.request<AppAnswer>('POST', `/v1/apps/${path(app)}/unpin`));
+    return this.client.request<App>('POST', `/v1/apps/${path(app)}/unpin`);
   }
 
   async upload(app: string, bundle: Buffer, options: UploadOptions): Promise<ExecutionRef & { readonly key: string; readonly version: string }> {

@@ -72,13 +72,13 @@ export class RackApiServer {
         setImmediate(this.onStop);
         return Promise.resolve({ stopping: true });
       }],
-      ['GET', /^\/v1\/apps$/, async () => (await rack.store.listApps()).map((a) => ({ ...a, urls: rack.urls(a.name) }))],
+      ['GET', /^\/v1\/apps$/, () => rack.store.listApps()],
       ['POST', /^\/v1\/apps$/, async (_m, req) => {
         const body = (await readJson(req)) as { name?: string };
         await rack.createApp(String(body.name ?? ''));
         return rack.store.requireApp(String(body.name));
       }],
-      ['GET', /^\/v1\/apps\/([^/]+)$/, async (m) => ({ ...(await rack.store.requireApp(app(m))), urls: rack.urls(app(m)), processes: rack.runtime.processes(app(m)), timers: rack.scheduler.list(app(m)) })],
+      ['GET', /^\/v1\/apps\/([^/]+)$/, (m) => rack.store.requireApp(app(m))],
       ['DELETE', /^\/v1\/apps\/([^/]+)$/, async (m) => {
         return rack.deleteApp(app(m));
       }],
@@ -99,9 +99,7 @@ export class RackApiServer {
         const body = (await readJson(req)) as { set?: unknown; unset?: unknown; replace?: unknown };
         const set = stringRecord(body.set, 'set');
         const unset = body.unset === undefined ? undefined : stringList(body.unset, 'unset');
-        const changed = await rack.changeEnvironment(app(m), { ...(set ? { set } : {}), ...(unset ? { unset } : {}), ...(body.replace === true ? { replace: true } : {}) });
-        // `version` too: the CLI before RackConnection reads that name.
-        return { ...changed, version: changed.envVersion };
+        return rack.changeEnvironment(app(m), { ...(set ? { set } : {}), ...(unset ? { unset } : {}), ...(body.replace === true ? { replace: true } : {}) });
       }],
       ['POST', /^\/v1\/apps\/([^/]+)\/bundles$/, async (m, req) => {
         const metadata: Record<string, string> = {};
@@ -136,14 +134,6 @@ export class RackApiServer {
         const body = (await readJson(req)) as { service?: unknown; count?: unknown; cpu?: unknown; memory?: unknown };
         const change = { ...optionalNumber(body.count, 'count'), ...optionalNumber(body.cpu, 'cpu'), ...optionalNumber(body.memory, 'memory') };
         return { machine: 'Rollback', execution: (await rack.setScale(app(m), requiredString(body.service, 'service'), change)).execution };
-      }],
-      // Sets the count on the runtime at once, not recorded on the app: the CLI before RackConnection uses it.
-      ['POST', /^\/v1\/apps\/([^/]+)\/services\/([^/]+)\/scale$/, async (m, req) => {
-        const body = (await readJson(req)) as { count?: unknown };
-        const count = Number(body.count);
-        if (!Number.isInteger(count) || count < 0 || count > 100) throw new HttpError(400, 'count must be a whole number from 0 to 100');
-        rack.runtime.scale(app(m), part(m, 2), count);
-        return { service: m[2], count };
       }],
       ['GET', /^\/v1\/apps\/([^/]+)\/processes$/, (m) => rack.processes(app(m))],
       ['GET', /^\/v1\/apps\/([^/]+)\/services$/, async (m) => {
