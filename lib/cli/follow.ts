@@ -47,8 +47,15 @@ export function formatEvent(event: SlipwayEvent): string {
   return `${clock(event.time)} ${describeEvent(event)}`;
 }
 
-function rolloutLine(scale: readonly ServiceScale[]): string {
-  return scale.filter((s) => s.running !== undefined).map((s) => `${s.service} ${s.running ?? 0}/${s.desired}`).join(', ');
+/**
+ * `web 1/2, worker 1/1`: each service's processes of the release rolling out that are ready, of
+ * those it wants. Only where processes are cheap to read (the local rack); an AWS rack's would
+ * cost a state machine run per poll, so there the events alone tell the rollout.
+ */
+async function rolloutLine(rack: RackConnection, app: string, release: string): Promise<string> {
+  if (rack.kind !== 'local') return '';
+  const [scale, processes] = await Promise.all([rack.scale(app), rack.processes(app)]);
+  return scale.map((s: ServiceScale) => `${s.service} ${processes.filter((p) => p.service === s.service && p.release === release && p.status === 'running').length}/${s.desired}`).join(', ');
 }
 
 /** Follow an execution until it ends; prints to `out` and returns how it ended with its events. */
@@ -57,7 +64,7 @@ export async function followExecution(rack: RackConnection, app: string, ref: Ex
   const seen = new Set<string>();
   const events: SlipwayEvent[] = [];
   const buildLogs = new Map<string, number>();
-  let rolling = false;
+  let rolling: string | undefined;
   let lastRollout = '';
   let lastWait = '';
   const printBuildOutput = async (): Promise<void> => {
@@ -82,15 +89,14 @@ export async function followExecution(rack: RackConnection, app: string, ref: Ex
       out.write(`${formatEvent(event)}\n`);
       if (type === 'Build Started' && event.detail.build && options.buildOutput) buildLogs.set(event.detail.build, 0);
       options.onEvent?.(event);
-      if (ROLLOUT_START.has(type)) rolling = true;
-      if (ROLLOUT_END.has(type)) rolling = false;
+      if (ROLLOUT_START.has(type)) rolling = event.detail.release;
+      if (ROLLOUT_END.has(type)) rolling = undefined;
     }
     if (options.buildOutput && buildLogs.size > 0) await printBuildOutput();
     if (status.status === 'RUNNING' && rolling) {
-      const scale = await rack.scale(app).catch(() => []);
-      const line = rolloutLine(scale);
+      const line = await rolloutLine(rack, app, rolling).catch(() => '');
       if (line && line !== lastRollout) {
-        out.write(`  waiting on the rollout: ${line} running\n`);
+        out.write(`  waiting on the rollout of ${rolling}: ${line} ready\n`);
         lastRollout = line;
       }
     }

@@ -141,6 +141,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     expect(r.stdout).toMatch(/Build Reused worker/);
     expect(r.stdout).toMatch(/Build Started web/);
     expect(r.stdout).not.toMatch(/Build Started worker/);
+    expect(r.stdout).toMatch(/waiting on the rollout of R[A-Z]{10}: web \d\/1, worker \d\/1 ready/);
     expect(r.stdout).toMatch(/^Release: R[A-Z]{10}$/m);
     expect(await get()).toEqual({ status: 200, body: 'hello from v2' });
   }, 120_000);

@@ -3,44 +3,32 @@
  * adapters: the local rack's files, and DynamoDB's API through the real SDK client against
  * dynalite (in process; no AWS account here).
  */
-import type { Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoRecordTable, recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
+import { DynamoRecordTable } from '../../lib/aws/adapters/dynamo-record-table';
 import { FileRecordTable } from '../../lib/local/file-record-table';
 import { newBuildId, newReleaseId } from '../../lib/pipeline/domain/ids';
 import type { RecordTable } from '../../lib/pipeline/ports/record-table';
 import { LockLostError, ReleaseStore } from '../../lib/pipeline/stores/release-store';
+import type { Dynalite } from '../support/dynalite';
+import { createRecordTable, startDynalite } from '../support/dynalite';
 
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
-let server: Server;
-let client: DynamoDBClient;
+let dynamo: Dynalite;
 let n = 0;
 const root = mkdtempSync(join(tmpdir(), 'slipway-store-ops-'));
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' } });
+  dynamo = await startDynalite('us-east-1');
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-});
+afterAll(() => dynamo.close());
 
 async function dynamoTable(): Promise<RecordTable> {
   const name = `slipway-ops-${n++}`;
-  await client.send(new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', ...recordTableSchema }));
-  while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') await sleep(5);
-  return new DynamoRecordTable(client, name);
+  await createRecordTable(dynamo.client, name);
+  return new DynamoRecordTable(dynamo.client, name);
 }
 
 const adapters: [string, () => Promise<RecordTable>][] = [

@@ -8,18 +8,13 @@
  * double, whose controllers `KubeControllers` plays.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { App } from 'aws-cdk-lib';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import type { BatchGetBuildsCommandInput, StartBuildCommandInput } from '@aws-sdk/client-codebuild';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import type { DescribeRepositoriesCommandInput } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -31,7 +26,6 @@ import type { GetObjectCommandInput, HeadObjectCommandInput, ListObjectVersionsC
 import { CreateScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
-import { recordTableSchema } from '../../lib/aws/adapters/dynamo-record-table';
 import { BUILD_ENV, IMAGE_VARIABLE } from '../../lib/aws/build/buildspec';
 import { rackConfig } from '../../lib/aws/rack-config';
 import type { ClusterPorts, RackSettings } from '../../lib/aws/rack-context';
@@ -139,36 +133,8 @@ export function taskInvocations(definition: AslDefinition): TaskInvocation[] {
 
 // ---- DynamoDB on dynalite ----
 
-// dynalite is CommonJS without type declarations.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
-
-export interface Dynalite {
-  readonly endpoint: string;
-  readonly client: DynamoDBClient;
-  close(): Promise<void>;
-}
-
-export async function startDynalite(region: string): Promise<Dynalite> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' } });
-  return {
-    endpoint,
-    client,
-    close: async () => {
-      client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** The rack's table, made from the adapter's own schema as the stack makes it. */
-export async function createRecordTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', ...recordTableSchema }));
-  // Even with createTableMs 0 the table is CREATING for a tick; writes to it would be refused.
-  while ((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus !== 'ACTIVE') await sleep(5);
-}
+export type { Dynalite } from './dynalite';
+export { createRecordTable, startDynalite } from './dynalite';
 
 // ---- The step functions' environment ----
 
