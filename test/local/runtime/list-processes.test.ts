@@ -2,21 +2,13 @@
  * The local runtime's listProcesses (the Runtime port's `ps`), with real processes: each replica
  * with its release, status, start time and its service's command; a crash loop shows as such.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../../lib/local/runtime/local-runtime';
-import type { ReleaseId } from '../../../lib/pipeline/domain/ids';
+import type { LocalRuntime } from '../../../lib/local/runtime/local-runtime';
 import type { RuntimeProcess } from '../../../lib/pipeline/ports/runtime';
 import { until } from '../../support/local-pipeline';
+import type { NodeImageRuntime } from '../../support/node-image-runtime';
+import { startNodeImageRuntime } from '../../support/node-image-runtime';
 
-const SERVER = `
-const http = require('node:http');
-const server = http.createServer((req, res) => res.end(process.env.RELEASE));
-server.listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
 
 const MANIFEST = (workerCommand: string) => `
 services:
@@ -38,13 +30,11 @@ services:
       grace: 1
 `;
 
-let dir: string;
-let image: string;
+let fixture: NodeImageRuntime;
 let runtime: LocalRuntime;
 
 function apply(release: string, workerCommand: string): Promise<void> {
-  const images = ['web', 'worker'].map((service) => ({ service, image, contextHash: 'h', buildHash: 'h', reused: false }));
-  return runtime.apply({ app: 'shop', release: { id: release as ReleaseId, app: 'shop', build: 'BAAAAAAAAAA', envVersion: 1, description: '', createdAt: '' }, manifest: MANIFEST(workerCommand), images, env: {} });
+  return fixture.apply(release, MANIFEST(workerCommand));
 }
 
 let listed: readonly RuntimeProcess[] = [];
@@ -57,19 +47,11 @@ async function listUntil(condition: (processes: readonly RuntimeProcess[]) => bo
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'slipway-runtime-ps-'));
-  image = join(dir, 'images', 'app');
-  mkdirSync(join(image, 'rootfs', 'app'), { recursive: true });
-  writeFileSync(join(image, 'rootfs', 'app', 'server.js'), SERVER);
-  writeFileSync(join(image, 'image.json'), JSON.stringify({ version: 1, workdir: '/app', env: {}, entrypoint: [], cmd: ['node', 'server.js'], expose: [], contextHash: 'app' }));
-  runtime = new LocalRuntime({ stateDir: join(dir, 'state'), rack: 'local', resources: { linkEnv: () => Promise.resolve({}) } });
-  await runtime.start();
+  fixture = await startNodeImageRuntime('slipway-runtime-ps-');
+  runtime = fixture.runtime;
 });
 
-afterAll(async () => {
-  await runtime.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture.stop());
 
 describe('local runtime listProcesses (real processes)', () => {
   it('lists each replica with its release, status, start time and its service\u2019s command', async () => {

@@ -3,21 +3,14 @@
  * wins over convox.yml and over a live count, it stops counting once the override is gone, and
  * `scaleOf` reports what `slipway scale` lists (cpu and memory are recorded, not enforced, locally).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../../lib/local/runtime/local-runtime';
+import type { LocalRuntime } from '../../../lib/local/runtime/local-runtime';
 import type { ReleaseId } from '../../../lib/pipeline/domain/ids';
 import type { ScaleOverride } from '../../../lib/pipeline/domain/model';
 import { until } from '../../support/local-pipeline';
+import type { NodeImageRuntime } from '../../support/node-image-runtime';
+import { startNodeImageRuntime } from '../../support/node-image-runtime';
 
-const SERVER = `
-const http = require('node:http');
-const server = http.createServer((req, res) => res.end(process.env.RELEASE));
-server.listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
 
 const MANIFEST = `
 services:
@@ -39,13 +32,11 @@ services:
       count: 1
 `;
 
-let dir: string;
-let image: string;
+let fixture: NodeImageRuntime;
 let runtime: LocalRuntime;
 
 function apply(release: string, scale?: Record<string, ScaleOverride>): Promise<void> {
-  const images = ['web', 'worker'].map((service) => ({ service, image, contextHash: 'h', buildHash: 'h', reused: false }));
-  return runtime.apply({ app: 'shop', release: { id: release as ReleaseId, app: 'shop', build: 'BAAAAAAAAAA', envVersion: 1, description: '', createdAt: '' }, manifest: MANIFEST, images, env: {}, ...(scale ? { scale } : {}) });
+  return fixture.apply(release, MANIFEST, scale);
 }
 
 async function complete(release: string): Promise<void> {
@@ -61,18 +52,11 @@ async function complete(release: string): Promise<void> {
 const sizes = () => Object.fromEntries(runtime.scaleOf('shop').map((s) => [s.service, s]));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'slipway-runtime-scale-'));
-  image = join(dir, 'images', 'app');
-  mkdirSync(join(image, 'rootfs', 'app'), { recursive: true });
-  writeFileSync(join(image, 'rootfs', 'app', 'server.js'), SERVER);
-  writeFileSync(join(image, 'image.json'), JSON.stringify({ version: 1, workdir: '/app', env: {}, entrypoint: [], cmd: ['node', 'server.js'], expose: [], contextHash: 'app' }));
-  runtime = new LocalRuntime({ stateDir: join(dir, 'state'), rack: 'local', resources: { linkEnv: () => Promise.resolve({}) } });
-  await runtime.start();
+  fixture = await startNodeImageRuntime('slipway-runtime-scale-');
+  runtime = fixture.runtime;
 });
 
-afterAll(async () => {
-  await runtime.stop();
-});
+afterAll(() => fixture.stop());
 
 describe('local runtime with scale overrides (real processes)', () => {
   it('runs the override count and records its cpu and memory; services without one follow convox.yml', async () => {
