@@ -160,6 +160,17 @@ export function buildProgram(io: CliIO): Command {
   registerAppCommands(program, io);
 
   program
+    .command('login')
+    .argument('[host]', 'a Convox console (ignored)')
+    .option('-t, --token <token>', 'a Convox CLI key (ignored)')
+    .description('nothing to do: Slipway has no console to log in to (racks use your AWS credentials, or are local)')
+    .action(() => {
+      // Convox logs in to its console; a Slipway rack is in your own account, reached with the AWS
+      // credentials you already have, so a script written for Convox can go on.
+      io.stdout.write('Slipway needs no login: the local rack is yours, and an AWS rack (-r NAME) is reached with your AWS credentials (aws configure, AWS_PROFILE)\n');
+    });
+
+  program
     .command('completion')
     .argument('<shell>', 'bash or zsh')
     .description('print the shell completion script (e.g. source <(slipway completion bash) in ~/.bashrc)')
