@@ -136,7 +136,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
 
   it('rebuilds only the service that changed, showing the rollout as it goes', async () => {
     writeApp('v2');
-    const r = await cli('deploy');
+    const r = await cli('deploy', '-d', 'v2: faster checkout');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Build Reused worker/);
     expect(r.stdout).toMatch(/Build Started web/);
@@ -171,7 +171,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     expect((await cli('builds', 'logs', build)).code).toBe(0);
     const releases = await cli('releases');
     expect(releases.stdout).toMatch(/^ID +STATUS +BUILD +CREATED +DESCRIPTION$/m);
-    expect(releases.stdout).toMatch(/^R[A-Z]{10} +active +B[A-Z]{10} /m);
+    expect(releases.stdout).toMatch(/^R[A-Z]{10} +active +B[A-Z]{10} +\S+ \S+ +build B[A-Z]{10} v2: faster checkout$/m);
     const current = releaseIds(releases.stdout)[0] ?? '';
     const masked = await cli('releases', 'info', current);
     expect(masked.stdout).toMatch(/GREETING=\*\*\*\*/);

@@ -7,6 +7,7 @@
  * everything else goes to stderr then.
  */
 import { resolve } from 'node:path';
+import { SlipwayError } from '../../errors';
 import { loadManifest } from '../../manifest';
 import { packDirectory } from '../../pipeline/bundle/pack';
 import type { CliIO } from '../io';
@@ -109,7 +110,7 @@ export async function testCommand(io: CliIO, flags: DeployFlags & { release?: st
   const { rack, app } = await appTarget(io, flags);
   const release = flags.release ?? (await buildRelease(io, rack, app, flags, io.stdout)).release;
   const { manifest: text } = await rack.release(app, release);
-  if (!text) throw new CommandFailed(EXIT_FAILED);
+  if (!text) throw new SlipwayError(`no build for release: ${release} (its convox.yml is gone)`, 'NOT_FOUND', { app, release });
   const { values } = await rack.env(app, release);
   const services = loadManifest(text, { env: values }).manifest.services.filter((s) => s.test);
   if (services.length === 0) {

@@ -76,7 +76,7 @@ export interface DeployState {
    * after its release is created: nothing is provisioned, rolled out or promoted. Admit always sets
    * it; states built elsewhere (a console rollback) may leave it out, which means true.
    */
-  readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean; readonly promote?: boolean };
+  readonly deploy?: { readonly app: string; readonly bundle: BundleObject; readonly autoRollback: boolean; readonly promote?: boolean; readonly description?: string };
   readonly lock?: { readonly status: 'acquired' | 'waiting' | 'superseded'; readonly lease?: Lease; readonly reason?: string; readonly queuedEmitted?: boolean };
   readonly build?: { readonly id: BuildId; readonly units: readonly BuildUnit[]; readonly images: readonly ServiceImage[]; readonly envVersion: number; readonly dir: string };
   readonly built?: readonly ServiceImage[][];
@@ -158,7 +158,25 @@ export async function admit(state: DeployState, ctx: DeployContext): Promise<Non
   }
   await ctx.store.enqueueDeploy(parsed.app, state.execution, uploadOrder(event));
   const { metadata: _m, lastModified: _l, ...bundle } = head;
-  return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false', promote: head.metadata.promote !== 'false' };
+  const description = uploadDescription(head.metadata.description);
+  return { app: parsed.app, bundle, autoRollback: head.metadata['auto-rollback'] !== 'false', promote: head.metadata.promote !== 'false', ...(description ? { description } : {}) };
+}
+
+/**
+ * The description an upload carries (`slipway deploy -d`), kept with its release. Object metadata
+ * is ASCII, so the CLI sends it URI-encoded; anything that does not decode, control characters
+ * and what runs past 200 characters are dropped rather than failing the deploy over a label.
+ */
+function uploadDescription(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let text: string;
+  try {
+    text = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  const clean = [...text].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('').trim().slice(0, 200);
+  return clean || undefined;
 }
 
 /**
@@ -286,7 +304,8 @@ export async function createRelease(state: DeployState, ctx: DeployContext): Pro
   const images = [...build.images, ...(state.built ?? []).flat().map((i) => ({ ...i, buildHash: hashOf(i.service) }))];
   await ctx.store.updateBuild(name, build.id, (b) => ({ ...b, images, status: 'complete', endedAt: new Date(ctx.clock.now()).toISOString() }));
   const id = newReleaseId();
-  await ctx.store.putRelease({ id, app: name, build: build.id, envVersion: build.envVersion, description: describeRelease.build(build.id), createdAt: new Date(ctx.clock.now()).toISOString() });
+  const description = state.deploy?.description ? `${describeRelease.build(build.id)} ${state.deploy.description}` : describeRelease.build(build.id);
+  await ctx.store.putRelease({ id, app: name, build: build.id, envVersion: build.envVersion, description, createdAt: new Date(ctx.clock.now()).toISOString() });
   await emit(ctx, 'Release Created', state, { build: build.id, release: id });
   const previous = (await ctx.store.requireApp(name)).release;
   return previous ? { id, previous } : { id };
