@@ -49,14 +49,19 @@ export function formatEvent(event: SlipwayEvent): string {
 
 /**
  * `web 1/2, worker 1/1`: each service's processes of the release rolling out that are ready, of
- * those it wants. Only where processes are cheap to read (the local rack); an AWS rack's would
- * cost a state machine run per poll, so there the events alone tell the rollout.
+ * those it wants.
  */
 async function rolloutLine(rack: RackConnection, app: string, release: string): Promise<string> {
-  if (rack.kind !== 'local') return '';
   const [scale, processes] = await Promise.all([rack.scale(app), rack.processes(app)]);
   return scale.map((s: ServiceScale) => `${s.service} ${processes.filter((p) => p.service === s.service && p.release === release && p.status === 'running').length}/${s.desired}`).join(', ');
 }
+
+/**
+ * How often the rollout's processes are read. The local rack answers from memory; an AWS rack's
+ * answer is a run of its maintenance machine (the CLI holds no cluster credentials), so it is
+ * asked every ten seconds, not at every poll.
+ */
+const ROLLOUT_READ_MS = { local: 0, aws: 10_000 } as const;
 
 /** Follow an execution until it ends; prints to `out` and returns how it ended with its events. */
 export async function followExecution(rack: RackConnection, app: string, ref: ExecutionRef, out: FollowOutput, options: FollowOptions = {}): Promise<FollowResult> {
@@ -65,6 +70,7 @@ export async function followExecution(rack: RackConnection, app: string, ref: Ex
   const events: SlipwayEvent[] = [];
   const buildLogs = new Map<string, number>();
   let rolling: string | undefined;
+  let rolloutReadAt = 0;
   let lastRollout = '';
   let lastWait = '';
   const printBuildOutput = async (): Promise<void> => {
@@ -93,7 +99,8 @@ export async function followExecution(rack: RackConnection, app: string, ref: Ex
       if (ROLLOUT_END.has(type)) rolling = undefined;
     }
     if (options.buildOutput && buildLogs.size > 0) await printBuildOutput();
-    if (status.status === 'RUNNING' && rolling) {
+    if (status.status === 'RUNNING' && rolling && Date.now() - rolloutReadAt >= ROLLOUT_READ_MS[rack.kind]) {
+      rolloutReadAt = Date.now();
       const line = await rolloutLine(rack, app, rolling).catch(() => '');
       if (line && line !== lastRollout) {
         out.write(`  waiting on the rollout of ${rolling}: ${line} ready\n`);
