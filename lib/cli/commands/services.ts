@@ -7,7 +7,7 @@ import type { CliIO } from '../io';
 import { CommandFailed } from '../io';
 import { followExecution } from '../follow';
 import { printList, when } from '../output';
-import type { ScaleChange } from '../racks/rack-connection';
+import type { RackConnection, ScaleChange, ServiceScale } from '../racks/rack-connection';
 import { reportFailure } from './deploy';
 import type { AppFlags } from './target';
 import { appTarget, outputOf } from './target';
@@ -24,7 +24,7 @@ export async function scaleCommand(io: CliIO, flags: ScaleFlags): Promise<void> 
   const change: ScaleChange = { ...(flags.count !== undefined ? { count: flags.count } : {}), ...(flags.cpu !== undefined ? { cpu: flags.cpu } : {}), ...(flags.memory !== undefined ? { memory: flags.memory } : {}) };
   const { rack, app } = await appTarget(io, flags);
   if (Object.keys(change).length === 0) {
-    const all = await rack.scale(app);
+    const all = await withRunningCounts(rack, app, await rack.scale(app));
     const rows = flags.service ? all.filter((s) => s.service === flags.service) : all;
     if (flags.service && rows.length === 0) throw new SlipwayError(`service ${JSON.stringify(flags.service)} not found in app ${app}`, 'NOT_FOUND', { app, service: flags.service });
     printList(io, outputOf(flags), rows, [
@@ -46,6 +46,14 @@ export async function scaleCommand(io: CliIO, flags: ScaleFlags): Promise<void> 
     await reportFailure(io, rack, app, result, 'scale');
     throw new CommandFailed(1);
   }
+}
+
+/** Where the rack's scale does not count running processes (an AWS rack), count them from its process list. */
+export async function withRunningCounts(rack: RackConnection, app: string, scale: ServiceScale[]): Promise<ServiceScale[]> {
+  if (scale.every((s) => s.running !== undefined)) return scale;
+  const processes = await rack.processes(app).catch(() => undefined);
+  if (!processes) return scale;
+  return scale.map((s) => ({ ...s, running: processes.filter((p) => p.service === s.service && p.status === 'running').length }));
 }
 
 export async function psCommand(io: CliIO, flags: AppFlags & { service?: string; release?: string }): Promise<void> {
