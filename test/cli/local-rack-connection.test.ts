@@ -127,6 +127,11 @@ describe('LocalRackConnection against a real local rack (real HTTP, builds and p
     const unknown = await fetch(`${base}/v1/nothing`, { headers: { authorization: `Bearer ${token}` } });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ code: 'NOT_FOUND' });
+ 
+    // An app name that is a path (it would name the app's log file) is no app.
+    const escape = await fetch(`${base}/v1/apps/..%2F..%2F..%2Fetc%2Fpasswd/logs`, { headers: { authorization: `Bearer ${token}` } });
+    expect(escape.status).toBe(404);
+    expect(await escape.json()).toMatchObject({ error: 'app not found: ../../../etc/passwd' });
   });
 
   it('creates an app and sets its environment before any release', async () => {

@@ -11,6 +11,7 @@ import { chmod, open, readFile, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../errors';
+import { APP_NAME } from '../../pipeline/domain/model';
 import type { MachineName } from '../../pipeline/machines/pipeline-machines';
 import { MACHINE_NAMES } from '../../pipeline/machines/pipeline-machines';
 import type { LocalRack } from './local-rack';
@@ -62,7 +63,12 @@ export class RackApiServer {
     private readonly rack: LocalRack,
     private readonly onStop: () => void,
   ) {
-    const app = (m: RegExpMatchArray): string => decodeURIComponent(m[1] ?? '');
+    // An app's name also names files (its log): one that is not an app name (`..%2F..`) is no app at all.
+    const app = (m: RegExpMatchArray): string => {
+      const name = decodeURIComponent(m[1] ?? '');
+      if (!APP_NAME.test(name)) throw new HttpError(404, `app not found: ${name}`);
+      return name;
+    };
     const part = (m: RegExpMatchArray, n: number): string => decodeURIComponent(m[n] ?? '');
     const query = (req: IncomingMessage): URLSearchParams => new URL(req.url ?? '/', 'http://rack').searchParams;
     this.routes = [
