@@ -5,6 +5,7 @@
  * rollout's progress per service, and the failure's reason and service.
  */
 import { describe, expect, it } from 'vitest';
+import { failedExitCode } from '../../lib/cli/commands/deploy';
 import { failureReason, followExecution } from '../../lib/cli/follow';
 import type { ExecutionStatus, ProcessInfo, RackConnection } from '../../lib/cli/racks/rack-connection';
 import type { EventType, SlipwayEvent } from '../../lib/pipeline/events';
@@ -98,5 +99,15 @@ describe('following a pipeline run (a scripted rack)', () => {
     const { rack } = scriptedRack('local', [{ status: 'FAILED', events: [failed, rolledBack], error: 'DeploymentRolledBack' }]);
     const result = await followExecution(rack, 'shop', { machine: 'Deploy', name: 'deploy-1' }, { write: () => true }, { pollMs: 1 });
     expect(failureReason(result)).toEqual({ reason: 'Rollout Failed (web): web: crash loop (exit 1)', service: 'web', release: 'RAAAAAAAAAA' });
+  });
+});
+
+describe('the exit code of a failed run', () => {
+  const ended = (error: string, types: EventType[]) => ({ status: { machine: 'Rollback' as const, name: 'x', status: 'FAILED' as const, error }, events: types.map((t, i) => event(i, t)) });
+  it('is 3 when the pipeline put the previous release back, 1 when nothing had changed', () => {
+    expect(failedExitCode(ended('DeploymentRolledBack', ['Rollout Started', 'Deployment Rolled Back']))).toBe(3);
+    expect(failedExitCode(ended('PromotionFailed', ['Promotion Started', 'Rollout Started', 'Promotion Failed']))).toBe(3);
+    expect(failedExitCode(ended('PromotionFailed', ['Promotion Failed']))).toBe(1);
+    expect(failedExitCode(ended('BundleRejected', ['Bundle Rejected']))).toBe(1);
   });
 });

@@ -43,11 +43,25 @@ async function packAndUpload(io: CliIO, rack: RackConnection, app: string, flags
   return uploaded;
 }
 
+/**
+ * Whether the pipeline put the previous release back: a deploy that failed after its rollout
+ * began, or a promotion (promote, env --promote, scale, cancel) whose rollout failed. One that
+ * failed before rolling anything out changed nothing.
+ */
+export function rolledBack(result: FollowResult): boolean {
+  if (result.status.error === 'DeploymentRolledBack') return true;
+  return result.status.error === 'PromotionFailed' && result.events.some((e) => e['detail-type'] === 'Rollout Started');
+}
+
+/** The exit code of a failed run: 3 when the pipeline rolled back, else 1. */
+export function failedExitCode(result: FollowResult): number {
+  return rolledBack(result) ? EXIT_ROLLED_BACK : EXIT_FAILED;
+}
+
 /** Print why a run failed: the reason the pipeline found, and the failing service's last log lines. */
 export async function reportFailure(io: CliIO, rack: RackConnection, app: string, result: FollowResult, what: string): Promise<void> {
   const { reason, service, release } = failureReason(result);
-  const rolledBack = result.status.error === 'DeploymentRolledBack';
-  io.stderr.write(`error: ${what} failed${rolledBack ? ' and was rolled back: the previous release serves' : ''}\n  reason: ${reason}\n`);
+  io.stderr.write(`error: ${what} failed${rolledBack(result) ? ' and was rolled back: the previous release serves' : ''}\n  reason: ${reason}\n`);
   if (!service) return;
   const since = Date.parse(result.status.startedAt ?? '') || Date.now() - 3_600_000;
   const lines = await lastLogLines(rack, app, { service, since, ...(release ? { release } : {}) });
@@ -73,7 +87,7 @@ export async function deployCommand(io: CliIO, flags: DeployFlags): Promise<void
     throw new CommandFailed(EXIT_FAILED);
   }
   await reportFailure(io, rack, app, result, 'deploy');
-  throw new CommandFailed(result.status.error === 'DeploymentRolledBack' ? EXIT_ROLLED_BACK : EXIT_FAILED);
+  throw new CommandFailed(failedExitCode(result));
 }
 
 /** Build and create a release without promoting it; returns the build and release ids. */

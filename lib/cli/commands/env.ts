@@ -8,7 +8,7 @@ import type { CliIO } from '../io';
 import { CommandFailed } from '../io';
 import { parseAssignment } from '../env-input';
 import { followExecution } from '../follow';
-import { EXIT_FAILED, reportFailure } from './deploy';
+import { failedExitCode, reportFailure } from './deploy';
 import type { AppFlags } from './target';
 import { appTarget, outputOf } from './target';
 
@@ -57,7 +57,7 @@ async function applyChange(io: CliIO, flags: EnvChangeFlags, change: { set?: Rec
     return;
   }
   await reportFailure(io, rack, app, result, 'promotion');
-  throw new CommandFailed(EXIT_FAILED);
+  throw new CommandFailed(failedExitCode(result));
 }
 
 export async function envSetCommand(io: CliIO, flags: EnvChangeFlags & { pairs: string[]; replace: boolean }): Promise<void> {

@@ -9,7 +9,7 @@ import type { CliIO } from '../io';
 import { CommandFailed } from '../io';
 import { followExecution } from '../follow';
 import { elapsed, printInfo, printList, when } from '../output';
-import { EXIT_FAILED, reportFailure } from './deploy';
+import { failedExitCode, reportFailure } from './deploy';
 import type { AppFlags } from './target';
 import { appTarget, outputOf } from './target';
 
@@ -69,7 +69,7 @@ async function followRollbackMachine(io: CliIO, flags: { id?: boolean; wait: boo
     return;
   }
   await reportFailure(io, rack, app, result, what);
-  throw new CommandFailed(EXIT_FAILED);
+  throw new CommandFailed(failedExitCode(result));
 }
 
 export async function releasesPromoteCommand(io: CliIO, flags: AppFlags & { release?: string; wait: boolean; id: boolean }): Promise<void> {

@@ -8,7 +8,7 @@ import { CommandFailed } from '../io';
 import { followExecution } from '../follow';
 import { printList, when } from '../output';
 import type { RackConnection, ScaleChange, ServiceScale } from '../racks/rack-connection';
-import { reportFailure } from './deploy';
+import { failedExitCode, reportFailure } from './deploy';
 import type { AppFlags } from './target';
 import { appTarget, outputOf } from './target';
 
@@ -44,7 +44,7 @@ export async function scaleCommand(io: CliIO, flags: ScaleFlags): Promise<void> 
   const result = await followExecution(rack, app, execution, io.stdout);
   if (result.status.status !== 'SUCCEEDED') {
     await reportFailure(io, rack, app, result, 'scale');
-    throw new CommandFailed(1);
+    throw new CommandFailed(failedExitCode(result));
   }
 }
 
