@@ -322,18 +322,12 @@ export class LocalRack {
   }
 
   /** The app's processes now, with the command their service runs and when each started. */
-  async processes(app: string): Promise<{ id: string; service: string; status: string; release: string; started?: string; command?: string; pid?: number; port?: number; restarts: number }[]> {
+  /** The app's processes as `ps` lists them: the runtime's own list (the Runtime port's, as on AWS). */
+  async processes(app: string): Promise<{ id: string; service: string; status: string; release: string; started?: string; command?: string }[]> {
     await this.store.requireApp(app);
-    const commands = new Map(this.runtime.applied(app).services.map(({ name, service }) => [name, service.command]));
-    return Promise.all(
-      this.runtime.processes(app).map(async (p) => {
-        const command = commands.get(p.service);
-        const status = p.phase === 'running' ? (p.ready ? 'running' : 'starting') : p.phase;
-        const started = startedAtOf(p) ?? (p.pid ? await processStartTime(p.pid) : undefined);
-        return { id: p.name, service: p.service, status, release: p.release, ...(started ? { started } : {}), ...(command ? { command } : {}), ...(p.pid ? { pid: p.pid } : {}), ...(p.port ? { port: p.port } : {}), restarts: p.restarts };
-      }),
-    );
+    return (await this.runtime.listProcesses(app)).map(({ startedAt, ...p }) => ({ ...p, ...(startedAt ? { started: startedAt } : {}) }));
   }
+
 
   /** Upload a bundle: the bundle store's Object Created event starts the deploy, as on AWS. */
   async deploy(app: string, bundle: Buffer | Readable, metadata: Readonly<Record<string, string>> = {}): Promise<{ key: string; version: string; execution: string }> {
@@ -445,29 +439,4 @@ export class LocalRack {
 export function resourceBase(stateDir: string): string {
   if (process.getuid?.() !== 0) return stateDir;
   return join('/var/lib/slipway', `state-${createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}`);
-}
-
-/** The start time the runtime gives a process, when it gives one (epoch ms or ISO). */
-function startedAtOf(process: object): string | undefined {
-  const value = (process as { startedAt?: unknown }).startedAt;
-  if (typeof value === 'number' && value > 0) return new Date(value).toISOString();
-  return typeof value === 'string' && value ? value : undefined;
-}
-
-/**
- * When a process started, from Linux's /proc: its start in clock ticks after boot (USER_HZ, 100
- * on every Linux the rack runs on) plus the boot time. Undefined where there is no /proc.
- */
-async function processStartTime(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces and parentheses): state is field 3, starttime field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    const boot = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(boot) || boot <= 0) return undefined;
-    return new Date(boot * 1000 + ticks * 10).toISOString();
-  } catch {
-    return undefined;
-  }
 }
