@@ -36,7 +36,7 @@ import type { DeployConfig, DeployContext } from '../../pipeline/steps/deploy';
 import { deleteApp } from '../../pipeline/steps/delete-app';
 import type { DeletedApp } from '../../pipeline/steps/delete-app';
 import { changeEnvironment } from '../../pipeline/steps/env-change';
-import { ROLLBACK_STEPS, SCALE_LIMITS, unpinApp } from '../../pipeline/steps/rollback';
+import { checkScale, ROLLBACK_STEPS, unpinApp } from '../../pipeline/steps/rollback';
 import { TIMER_STEPS } from '../../pipeline/steps/timer';
 import { deployTrigger } from '../../pipeline/steps/trigger';
 import { RecordEnvStore } from '../../pipeline/stores/env-store';
@@ -274,14 +274,8 @@ export class LocalRack {
     if (!current) throw new LocalRackError(`app ${app} has no release to scale yet; deploy it first`, { app });
     const { manifest } = await loadRelease(this.context, app, current);
     if (!manifest.services.some((s) => s.name === service)) throw new LocalRackError(`app ${app} has no service ${service} (its services: ${manifest.services.map((s) => s.name).join(', ')})`, { app, service });
-    const problems = [
-      change.count !== undefined && !(Number.isInteger(change.count) && change.count >= 0 && change.count <= SCALE_LIMITS.maxCount) ? `count must be a whole number from 0 to ${SCALE_LIMITS.maxCount}` : '',
-      change.cpu !== undefined && !(Number.isInteger(change.cpu) && change.cpu > 0) ? 'cpu must be a whole number of millicores above 0' : '',
-      change.memory !== undefined && !(Number.isInteger(change.memory) && change.memory > 0) ? 'memory must be a whole number of MiB above 0' : '',
-    ].filter(Boolean);
-    if (problems.length > 0) throw new LocalRackError(problems.join('; '), { app, service });
-    if (change.count === undefined && change.cpu === undefined && change.memory === undefined) throw new LocalRackError('give a count, cpu or memory to scale to', { app, service });
     const scale = { service, ...(change.count !== undefined ? { count: change.count } : {}), ...(change.cpu !== undefined ? { cpu: change.cpu } : {}), ...(change.memory !== undefined ? { memory: change.memory } : {}) };
+    checkScale(app, scale);
     return this.startRun('Rollback', 'scale', { app, scale, by });
   }
 
@@ -321,7 +315,6 @@ export class LocalRack {
     return this.runtime.scaleOf(app);
   }
 
-  /** The app's processes now, with the command their service runs and when each started. */
   /** The app's processes as `ps` lists them: the runtime's own list (the Runtime port's, as on AWS). */
   async processes(app: string): Promise<{ id: string; service: string; status: string; release: string; started?: string; command?: string }[]> {
     await this.store.requireApp(app);

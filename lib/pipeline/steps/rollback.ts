@@ -134,7 +134,8 @@ function checkRequest(request: RollbackRequest): void {
   }
 }
 
-function checkScale(app: string, scale: ScaleRequest): void {
+/** Refuse a scale request the machine would refuse, before starting it (the local rack's API answers at once). */
+export function checkScale(app: string, scale: ScaleRequest): void {
   if (typeof scale !== 'object' || scale === null || typeof scale.service !== 'string' || scale.service === '') throw new ScaleRejectedError('scale must name a service', { app });
   const { service, count, cpu, memory } = scale;
   if (count === undefined && cpu === undefined && memory === undefined) throw new ScaleRejectedError(`scale ${service}: give at least one of count, cpu, memory`, { app, service });
