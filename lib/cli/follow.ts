@@ -65,7 +65,9 @@ const ROLLOUT_READ_MS = { local: 0, aws: 10_000 } as const;
 
 /** Follow an execution until it ends; prints to `out` and returns how it ended with its events. */
 export async function followExecution(rack: RackConnection, app: string, ref: ExecutionRef, out: FollowOutput, options: FollowOptions = {}): Promise<FollowResult> {
-  const pollMs = options.pollMs ?? 500;
+  // An AWS rack's every poll is a DescribeExecution and a CloudWatch Logs query (5 a second at
+  // most per account): it is asked every two seconds; the local rack answers from memory.
+  const pollMs = options.pollMs ?? (rack.kind === 'aws' ? 2000 : 500);
   const seen = new Set<string>();
   const events: SlipwayEvent[] = [];
   const buildLogs = new Map<string, number>();
@@ -84,7 +86,9 @@ export async function followExecution(rack: RackConnection, app: string, ref: Ex
   };
   for (;;) {
     const status = await rack.execution(ref);
-    const fresh = (await rack.events({ execution: ref.name })).filter((e) => !seen.has(e.id));
+    // Only the run's own time is searched (its events cannot be older than its start), not the event log's whole retention.
+    const since = status.startedAt ? Date.parse(status.startedAt) - 60_000 : undefined;
+    const fresh = (await rack.events({ execution: ref.name, ...(since !== undefined && !Number.isNaN(since) ? { since } : {}) })).filter((e) => !seen.has(e.id));
     for (const event of fresh) {
       seen.add(event.id);
       events.push(event);
