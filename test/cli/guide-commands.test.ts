@@ -4,7 +4,7 @@
  * rack on the state folder, no AWS), each gets past parsing and stops at the rack with a clear
  * error, or, where no rack is needed, does its work.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCliMany } from '../support/cli';
@@ -29,16 +29,21 @@ const GUIDE_COMMANDS = [
   'deploy -a myapp-new',
 ];
 
+// The guide runs its commands from the app's folder: commands without -a take the app from its name.
+let appDir: string;
+
 beforeAll(() => {
   // The CLI processes inherit this: a local rack folder with no rack, and no AWS anywhere.
   const home = mkdtempSync(`${tmpdir()}/slipway-guide-`);
+  appDir = `${home}/myapp`;
+  mkdirSync(appDir);
   Object.assign(process.env, { SLIPWAY_STATE_DIR: `${home}/no-rack`, SLIPWAY_RACK: '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: `${home}/none`, AWS_SHARED_CREDENTIALS_FILE: `${home}/none` });
   for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete process.env[name];
 });
 
 describe('the guide\u2019s commands', () => {
   it('each parses, and stops at the missing rack with a clear error (or needs none)', async () => {
-    const runs = await runCliMany(GUIDE_COMMANDS, (command) => command.split(' '));
+    const runs = await runCliMany(GUIDE_COMMANDS, (command) => command.split(' '), 4, { cwd: appDir });
     const results = GUIDE_COMMANDS.map((command, i) => ({ command, code: runs[i]?.code, stderr: runs[i]?.stderr ?? '' }));
     for (const r of results) {
       expect(r.stderr, r.command).not.toMatch(/unknown (option|command)|too many arguments|missing required/);

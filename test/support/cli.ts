@@ -21,13 +21,13 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
 }
 
 /** Run many CLI invocations with bounded concurrency (each is a Node process). */
-export async function runCliMany<T>(items: readonly T[], args: (item: T) => string[], concurrency = 4): Promise<CliRun[]> {
+export async function runCliMany<T>(items: readonly T[], args: (item: T) => string[], concurrency = 4, options: { cwd?: string } = {}): Promise<CliRun[]> {
   const results: CliRun[] = new Array<CliRun>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await runCli(args(items[i] as T));
+      results[i] = await runCli(args(items[i] as T), options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
