@@ -478,7 +478,9 @@ async function matchSources(root: string, source: string, where: string): Promis
 
 async function copyStep(step: CopyStep, root: string, sourceRoot: string, scratch: string): Promise<void> {
   const where = step.from === undefined ? 'the build context' : `stage ${step.from}`;
-  const sources = (await Promise.all(step.sources.map((s) => matchSources(sourceRoot, s, where)))).flat();
+  // One source at a time, in the Dockerfile's order, so a step with two missing sources always names the first.
+  const sources: { host: string; name: string }[] = [];
+  for (const source of step.sources) sources.push(...(await matchSources(sourceRoot, source, where)));
   if (sources.length > 1 && !step.destIsDir) throw new BuildStepError(`the sources match ${sources.length} paths: the destination must end in /`);
   for (const source of sources) {
     const stats = await lstat(source.host);
