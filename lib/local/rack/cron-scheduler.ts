@@ -25,6 +25,7 @@ export class CronScheduler implements Scheduler {
   private schedules: Schedules = {};
   private timer?: NodeJS.Timeout;
   private lastMinute = -1;
+  private saving: Promise<void> = Promise.resolve();
   private readonly rack: { cron: CronSchedule; run: () => void }[];
 
   constructor(private readonly options: CronSchedulerOptions) {
@@ -85,10 +86,19 @@ export class CronScheduler implements Scheduler {
     return this.options.now?.() ?? Date.now();
   }
 
-  private async save(): Promise<void> {
-    await mkdir(dirname(this.options.file), { recursive: true });
-    const temp = `${this.options.file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(this.schedules, null, 2));
-    await rename(temp, this.options.file);
+  /**
+   * One write at a time, each of the schedules as they are when it runs: many apps promoted at once
+   * reconcile concurrently, and their writes would otherwise share (and rename away) one temp file.
+   */
+  private save(): Promise<void> {
+    const write = async (): Promise<void> => {
+      await mkdir(dirname(this.options.file), { recursive: true });
+      const temp = `${this.options.file}.${process.pid}.tmp`;
+      await writeFile(temp, JSON.stringify(this.schedules, null, 2));
+      await rename(temp, this.options.file);
+    };
+    const next = this.saving.then(write, write);
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 }
