@@ -132,6 +132,12 @@ export class LocalRuntime implements Runtime {
   private tick?: NodeJS.Timeout;
   private jobCounter = 0;
   private pidWrites: Promise<void> = Promise.resolve();
+  /**
+   * Ports handed to replicas and internal proxies and not given back yet. A replica's process binds
+   * its port only once it has started, and meanwhile the system may offer the same free port again
+   * (it does, under a burst of deploys): a port in this set is never handed out twice.
+   */
+  private readonly reserved = new Set<number>();
 
   constructor(private readonly options: LocalRuntimeOptions) {}
 
@@ -164,6 +170,7 @@ export class LocalRuntime implements Runtime {
     for (const job of this.jobs.values()) for (const p of job.processes) stopping.push(p.stop());
     await Promise.all(stopping);
     this.apps.clear();
+    this.reserved.clear();
     await this.savePids();
   }
 
@@ -252,7 +259,10 @@ export class LocalRuntime implements Runtime {
     state.targets.clear();
     state.release = undefined;
     await Promise.all([...state.replicas.values()].flat().map((r) => this.terminate(r)));
-    for (const { server } of state.internal.values()) server.close();
+    for (const { port, server } of state.internal.values()) {
+      server.close();
+      this.reserved.delete(port);
+    }
     state.internal.clear();
   }
 
@@ -408,7 +418,7 @@ export class LocalRuntime implements Runtime {
     } catch {
       // First time for this app.
     }
-    const port = await freePort(saved[service]);
+    const port = await this.reservePort(saved[service]);
     const server = createServer((socket) => {
       const backend = this.backend(app, service);
       if (!backend) {
@@ -417,9 +427,26 @@ export class LocalRuntime implements Runtime {
       }
       splice(socket, connect({ host: LOOPBACK, port: backend }));
     });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ host: '127.0.0.1', port }, resolve));
+    try {
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ host: '127.0.0.1', port }, resolve));
+    } catch (e) {
+      this.reserved.delete(port);
+      throw e;
+    }
     state.internal.set(service, { port, server });
     await writeFile(file, JSON.stringify({ ...saved, [service]: port }));
+  }
+
+  /** A loopback port free now (`preferred` when it is) that this runtime has not handed out to a replica or proxy that holds it still. */
+  private async reservePort(preferred?: number): Promise<number> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const port = await freePort(attempt === 0 ? preferred : undefined);
+      if (!this.reserved.has(port)) {
+        this.reserved.add(port);
+        return port;
+      }
+    }
+    throw new RuntimeError('no free loopback port: the system kept offering ports that processes of this rack are about to listen on');
   }
 
   /**
@@ -496,6 +523,7 @@ export class LocalRuntime implements Runtime {
     for (const [app, state] of this.apps) {
       for (const [name, replicas] of state.replicas) {
         const alive = replicas.filter((r) => !(r.terminating && (r.process?.phase ?? 'stopped') === 'stopped'));
+        for (const gone of replicas) if (!alive.includes(gone) && gone.port !== undefined) this.reserved.delete(gone.port);
         if (alive.length === 0 && !state.targets.has(name)) state.replicas.delete(name);
         else state.replicas.set(name, alive);
       }
@@ -542,13 +570,27 @@ export class LocalRuntime implements Runtime {
     };
     replicas.push(replica);
     state.replicas.set(name, replicas);
-    void freePort().then((port) => {
-      const env = { ...target.env, ...(target.service.port ? { PORT: String(port) } : {}) };
-      const process = this.spawn(app, name, target.release, `${name}.${target.release}.${index}`, { argv: target.argv, cwd: hostPath(image, '.'), env, grace: target.service.termination.grace, restart: true, image });
-      if (target.service.port) replica.port = port;
-      replica.process = process;
-      if (!replica.terminating) process.start();
-    });
+    const processName = `${name}.${target.release}.${index}`;
+    const port = target.service.port ? this.reservePort() : Promise.resolve(undefined);
+    void port.then(
+      (port) => {
+        if (replica.terminating) {
+          // Stopped (a newer release, a scale down) before its port came: it never runs, and its port goes back.
+          if (port !== undefined) this.reserved.delete(port);
+          return;
+        }
+        const env = { ...target.env, ...(port !== undefined ? { PORT: String(port) } : {}) };
+        const process = this.spawn(app, name, target.release, processName, { argv: target.argv, cwd: hostPath(image, '.'), env, grace: target.service.termination.grace, restart: true, image });
+        if (port !== undefined) replica.port = port;
+        replica.process = process;
+        process.start();
+      },
+      (e: unknown) => {
+        // It stays pending, unready: the rollout's progress deadline reports it.
+        replica.lastCheck = (e as Error).message;
+        this.log(app, name, target.release, processName, 'system', `cannot start: ${(e as Error).message}`);
+      },
+    );
   }
 
   /** Readiness as a readinessProbe: after `grace`, every `interval`; a process without a check is ready once it has run a moment. */
