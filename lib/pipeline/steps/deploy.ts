@@ -180,14 +180,16 @@ function uploadDescription(raw: string | undefined): string | undefined {
 }
 
 /**
- * Take the app's lock, or wait: while another deploy holds it or the app is pinned. When newer
- * uploads are queued, this one is superseded: only the newest waiting upload deploys.
+ * Take the app's lock, or wait: while another deploy holds it or the app is pinned. When a newer
+ * upload has arrived, this one is superseded: only the newest waiting upload deploys. "Arrived"
+ * means queued at any time, not only queued now: the newer one leaves the queue when it takes the
+ * lock, and an older one that first looks after that must not deploy over it.
  */
 export async function acquireLock(state: DeployState, ctx: DeployContext): Promise<NonNullable<DeployState['lock']>> {
   const name = app(state);
-  const queue = await ctx.store.deployQueue(name);
+  const { queue, newestUpload } = await ctx.store.deployQueueState(name);
   const mine = queue.find((q) => q.execution === state.execution);
-  if (!mine || queue.some((q) => q.order > mine.order)) {
+  if (!mine || queue.some((q) => q.order > mine.order) || (newestUpload !== undefined && newestUpload > mine.order)) {
     await ctx.store.dequeueDeploy(name, state.execution);
     await emit(ctx, 'Deployment Superseded', state, { bundle: bundleRef(state), reason: 'a newer bundle for the app arrived while this one waited' });
     return { status: 'superseded' };
@@ -211,7 +213,7 @@ export async function acquireLock(state: DeployState, ctx: DeployContext): Promi
 }
 
 /** Uploads sort by event time, then by S3's sequencer (hex, compared at equal length). */
-function uploadOrder(event: ObjectCreatedEvent): string {
+export function uploadOrder(event: ObjectCreatedEvent): string {
   return `${event.time}|${event.detail.object.sequencer.padStart(32, '0')}`;
 }
 

@@ -45,6 +45,11 @@ interface AppRecord extends App {
   readonly history: readonly ReleaseId[];
   readonly lock: LockState;
   readonly queue?: readonly QueuedDeploy[];
+  /**
+   * The order of the newest upload ever queued for the app. A deploy leaves the queue when it
+   * takes the lock, so an older one still waiting must compare against this, not the queue alone.
+   */
+  readonly newestUpload?: string;
 }
 
 export class NotFoundError extends SlipwayError {
@@ -189,21 +194,30 @@ export class ReleaseStore {
 
   // The deploy queue: uploads arrive while a deploy runs; only the newest waiting one runs next.
 
-  /** Queue a deploy (idempotent for an execution); returns its entry. */
+  /** Queue a deploy (idempotent for an execution) and remember it if it is the newest upload yet; returns its entry. */
   async enqueueDeploy(app: string, execution: string, order: string): Promise<QueuedDeploy> {
     return this.updateApp(app, (record) => {
       const existing = (record.queue ?? []).find((q) => q.execution === execution);
       if (existing) return [record, existing];
       const now = new Date(this.clock.now()).toISOString();
       const entry: QueuedDeploy = { execution, order, queuedAt: now, seenAt: now };
-      return [{ ...record, queue: [...(record.queue ?? []), entry] }, entry];
+      const newestUpload = record.newestUpload !== undefined && record.newestUpload > order ? record.newestUpload : order;
+      return [{ ...record, queue: [...(record.queue ?? []), entry], newestUpload }, entry];
     });
   }
 
   async deployQueue(app: string): Promise<QueuedDeploy[]> {
+    return (await this.deployQueueState(app)).queue;
+  }
+
+  /**
+   * The waiting deploys and the order of the newest upload ever queued (which may have left the
+   * queue: it runs or ran), read together, for a waiting deploy to tell whether it is stale.
+   */
+  async deployQueueState(app: string): Promise<{ queue: QueuedDeploy[]; newestUpload?: string }> {
     const r = await this.table.get<AppRecord>(appKey(app));
     if (!r) throw new NotFoundError('app', app);
-    return [...(r.value.queue ?? [])];
+    return { queue: [...(r.value.queue ?? [])], ...(r.value.newestUpload !== undefined ? { newestUpload: r.value.newestUpload } : {}) };
   }
 
   /** A waiting deploy checks in on every try for the lock. */
@@ -377,8 +391,8 @@ export class ReleaseStore {
   }
 }
 
-function toApp(record: App & Partial<Pick<AppRecord, 'history' | 'lock' | 'queue'>>): App {
-  const { history: _history, lock: _lock, queue: _queue, ...app } = record;
+function toApp(record: App & Partial<Pick<AppRecord, 'history' | 'lock' | 'queue' | 'newestUpload'>>): App {
+  const { history: _history, lock: _lock, queue: _queue, newestUpload: _newest, ...app } = record;
   return app;
 }
 
