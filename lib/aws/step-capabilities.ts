@@ -47,7 +47,8 @@ export const STEP_CAPABILITIES = {
   rolloutStatus: ['records', 'env', 'events', 'cluster'],
   healthGate: ['records', 'env', 'events', 'cluster', 'alarms'],
   promote: ['records', 'env', 'events', 'schedules'],
-  rollBack: ['records', 'env', 'events', 'cluster'],
+  // Puts back the previous release's timers: promote may have scheduled the failed release's before its commit failed.
+  rollBack: ['records', 'env', 'events', 'cluster', 'schedules'],
   deployFailed: ['records', 'env', 'events'],
   acquireRollbackLock: ['records', 'env', 'events'],
   prepareRollback: ['records', 'env', 'events'],

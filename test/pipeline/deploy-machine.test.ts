@@ -182,4 +182,22 @@ describe('the Deploy state machine (synthesised ASL, local runner; builder, prov
     await deploy(r, 'v2', { manifest: MANIFEST.replace(/timers:[\s\S]*$/, '') });
     expect(r.scheduler.schedules.get('shop')?.size).toBe(0);
   });
+
+  it('promotes only once the timers are scheduled: when that fails, the previous release stays current with its timers', async () => {
+    const r = await rack();
+    await deploy(r, 'v1');
+    const first = (await r.store.getApp('shop'))?.release;
+    const reconcile = r.scheduler.reconcile.bind(r.scheduler);
+    r.scheduler.reconcile = async (app, timers) => {
+      // The new release's timers are written, then the scheduler fails, as a throttled API would after a partial update.
+      await reconcile(app, timers);
+      if (timers.some((t) => t.name === 'nightly')) throw new Error('scheduler unavailable');
+      return { created: 0, updated: 0, deleted: 0 };
+    };
+    const outcome = await deploy(r, 'v2', { manifest: MANIFEST.replace(/timers:[\s\S]*$/, 'timers:\n  nightly:\n    schedule: "0 1 * * *"\n    command: bin/nightly\n    service: web\n') });
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'DeploymentRolledBack' });
+    expect((await r.store.getApp('shop'))?.release).toBe(first);
+    expect(Object.fromEntries(r.scheduler.schedules.get('shop') ?? [])).toEqual({ cleanup: '0 3 * * *' });
+    expect(await r.store.lockOf('shop')).toBeUndefined();
+  });
 });

@@ -465,13 +465,15 @@ async function changedServices(ctx: DeployContext, app: string, release: Release
 export async function promote(state: DeployState, ctx: DeployContext): Promise<{ promoted: ReleaseId }> {
   const release = state.release;
   if (!release) throw new SlipwayError('no release to promote', 'DEPLOY_STATE_INVALID');
+  // The timers first: the store's promotion is the commit, so it must be the last thing that can
+  // fail. A failure here rolls back, and the rollback puts the previous release's timers back.
+  await reconcileTimers(ctx, app(state), release.id);
   try {
     await ctx.store.promote(lease(state), release.id);
   } catch (e) {
     if (e instanceof LockLostError) throw new DeployStepError('LockLost', e.message);
     throw e;
   }
-  await reconcileTimers(ctx, app(state), release.id);
   const services = await changedServices(ctx, app(state), release.id, release.previous);
   await emit(ctx, 'Deployment Succeeded', state, {
     release: release.id,
@@ -500,7 +502,12 @@ export async function rollBack(state: DeployState, ctx: DeployContext): Promise<
   const previous = release?.previous;
   if (previous) {
     await ctx.runtime.apply(await releaseApplyRequest(ctx, name, previous));
-  } else await ctx.runtime.remove(name);
+    // Promote may have scheduled the failed release's timers before its commit failed.
+    await reconcileTimers(ctx, name, previous);
+  } else {
+    await ctx.runtime.remove(name);
+    await ctx.scheduler.reconcile(name, []);
+  }
   await emit(ctx, 'Deployment Rolled Back', state, { ...(release ? { release: release.id } : {}), ...(previous ? { previousRelease: previous } : {}), reason }, await secretsOf(ctx, state));
   await finish(state, ctx);
   return previous ? { rolledBackTo: previous } : {};
