@@ -8,10 +8,14 @@ export class EnvInputError extends SlipwayError {
   }
 }
 
-/** `KEY=VALUE` (the value may contain `=`; `KEY=` is an empty value). */
+/**
+ * `KEY=VALUE` (the value may contain `=`; `KEY=` is an empty value). A malformed one is not quoted
+ * back: without a key, or without `=`, what was typed may well be the value itself.
+ */
 export function parseAssignment(text: string): [string, string] {
   const at = text.indexOf('=');
-  if (at <= 0) throw new EnvInputError(`expected KEY=VALUE, got ${JSON.stringify(text)}`);
+  if (at < 0) throw new EnvInputError('expected KEY=VALUE, got an argument without "=" (not shown: it may be a value)');
+  if (at === 0) throw new EnvInputError('expected KEY=VALUE, got "=" with no key before it (the value is not shown)');
   return [text.slice(0, at), text.slice(at + 1)];
 }
 

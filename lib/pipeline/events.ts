@@ -102,33 +102,61 @@ export interface EventSink {
 /** Values shorter than this are not redacted: they would blank out ordinary words. */
 const MIN_SECRET_LENGTH = 4;
 
-/** Replace every occurrence of a secret value with `****`. */
+/**
+ * The password of a URL's userinfo (`redis://:<pw>@host`, `postgres://app:<pw>@host/db`): the
+ * shape every resource's `<NAME>_URL` has, which an app that cannot connect tends to print. It is
+ * masked whether or not the caller knew the password (a resource's is not in the app's env).
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]+@/gi;
+
+/** Replace every occurrence of a secret value with `****`, and the password of any URL that carries one. */
 export function redact(text: string, secrets: Iterable<string>): string {
   let out = text;
   const values = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   for (const value of values) out = out.split(value).join('****');
-  return out;
+  return out.replace(URL_PASSWORD, '$1****@');
 }
 
+const WITHHELD = '(withheld: the rack could not read the secrets to redact it with)';
+
+/** Secrets the rack holds for an app beyond its environment (its resources' passwords). */
+export type RackSecrets = (app: string) => Promise<Iterable<string>>;
+
 /**
- * Builds and sends events. Every free-text field is redacted against the values it is given (the
- * app's environment and resource passwords), so a failure reason that quotes a log line cannot
- * leak one.
+ * Builds and sends events. Every free-text field (the reason, a job's command) is redacted against
+ * the values it is given (the app's environment) and those `rackSecrets` knows for the app (its
+ * resources' passwords), so a failure reason that quotes a log line cannot leak one.
  */
 export class EventPublisher {
   constructor(
     private readonly sink: EventSink,
     private readonly clock: () => Date = () => new Date(),
+    private readonly rackSecrets?: RackSecrets,
   ) {}
 
   event(type: EventType, detail: EventDetail, secrets: Iterable<string> = []): SlipwayEvent {
     if (!Object.prototype.hasOwnProperty.call(EVENT_TYPES, type)) throw new UnknownEventTypeError(type);
-    const safe: EventDetail = detail.reason === undefined ? detail : { ...detail, reason: redact(detail.reason, secrets) };
+    const values = [...secrets];
+    const safe: EventDetail = {
+      ...detail,
+      ...(detail.reason === undefined ? {} : { reason: redact(detail.reason, values) }),
+      ...(detail.command === undefined ? {} : { command: redact(detail.command, values) }),
+    };
     return { id: randomUUID(), source: EVENT_SOURCE, 'detail-type': type, time: this.clock().toISOString(), detail: safe };
   }
 
   async emit(type: EventType, detail: EventDetail, secrets: Iterable<string> = []): Promise<SlipwayEvent> {
-    const e = this.event(type, detail, secrets);
+    let safe = detail;
+    let known: Iterable<string> = [];
+    if ((detail.reason !== undefined || detail.command !== undefined) && this.rackSecrets) {
+      try {
+        known = await this.rackSecrets(detail.app);
+      } catch {
+        // Without them the text cannot be shown safely: the event goes out without it.
+        safe = { ...detail, ...(detail.reason === undefined ? {} : { reason: WITHHELD }), ...(detail.command === undefined ? {} : { command: WITHHELD }) };
+      }
+    }
+    const e = this.event(type, safe, [...secrets, ...known]);
     await this.sink.put([e]);
     return e;
   }

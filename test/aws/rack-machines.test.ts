@@ -4,12 +4,17 @@
  * real step handler (lambdas/steps/) that the Task's Lambda function would run, configured from
  * the environment the stack gives it. The paths run in order over one rack, as an app's life
  * would: a deploy, a deploy that fails its health gate, a console rollback, a timer run, cleanup.
+ * The app's env values are watched for (test/support/planted-secrets.ts) in everything the run
+ * produced: events, every step's input and output (the execution history's payloads), the
+ * outcomes, the Lambdas' log output, CodeBuild and Scheduler requests, the cluster's objects
+ * other than the env Secret, and the DynamoDB table, where the env store must hold them sealed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { overrideRackContext } from '../../lambdas/shared/rack';
 import { DynamoRecordTable } from '../../lib/aws/adapters/dynamo-record-table';
 import { scheduleName } from '../../lib/aws/adapters/eventbridge-scheduler';
@@ -19,7 +24,7 @@ import type { RackSettings } from '../../lib/aws/rack-context';
 import { RACK_ENV } from '../../lib/aws/rack-context';
 import { STEP_NAMES } from '../../lib/aws/step-capabilities';
 import { LocalStateMachine, validateDefinition } from '../../lib/local/asl-runner';
-import type { ExecutionOutcome } from '../../lib/local/asl-runner';
+import type { ExecutionOutcome, StepDispatcher } from '../../lib/local/asl-runner';
 import { SLIPWAY_LABELS, namespaceOf } from '../../lib/kubernetes/objects';
 import { deployExecutionName } from '../../lib/pipeline/bundle/key';
 import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
@@ -45,10 +50,17 @@ import {
   taskInvocations,
 } from '../support/aws-rack-harness';
 import { KubeApiTestDouble } from '../support/kube-api-double';
+import { SecretScan, describeHits } from '../support/planted-secrets';
 
 const APP = 'shop';
 /** An env value of the app: it must reach the cluster's env Secret and nothing else here. */
 const API_KEY = 'k3y-value-never-shown-7Qx';
+/** Where the env values belong on this rack: the app's env Secret in the cluster. */
+const IN_ENV_SECRET = [/^text:cluster Secret /];
+const scan = new SecretScan();
+scan.watch('env API_KEY', API_KEY, { allowedIn: IN_ENV_SECRET });
+/** A second env value, planted: not in the manifest's environment list, so it rides along in the env only. */
+const PLANTED_TOKEN = scan.plant('env token', { allowedIn: IN_ENV_SECRET });
 
 const MANIFEST = [
   'services:',
@@ -98,12 +110,16 @@ async function upload(version: string): Promise<{ outcome: ExecutionOutcome; exe
   if (!trigger.start) throw new Error(`the trigger refused the upload: ${trigger.reason}`);
   expect(trigger.name).toBe(deployExecutionName(settings.bundleBucket, stored.key, stored.version));
   const outcome = await machines.Deploy.start(trigger.input, { executionName: trigger.name, waitMs: 0 }).outcome;
+  scan.collect(`execution Deploy ${trigger.name} input`, JSON.stringify(trigger.input));
+  scan.collect(`execution Deploy ${trigger.name} outcome`, JSON.stringify(outcome));
   return { outcome, execution: trigger.name, events: aws.events.slice(seen) };
 }
 
 async function run(machine: MachineName, input: unknown): Promise<{ outcome: ExecutionOutcome; events: RecordedEvent[] }> {
   const seen = aws.events.length;
   const outcome = await machines[machine].start(input, { executionName: `${machine.toLowerCase()}-${++runs}`, waitMs: 0 }).outcome;
+  scan.collect(`execution ${machine} ${runs} input`, JSON.stringify(input));
+  scan.collect(`execution ${machine} ${runs} outcome`, JSON.stringify(outcome));
   return { outcome, events: aws.events.slice(seen) };
 }
 
@@ -127,17 +143,33 @@ describe('the rack\u2019s synthesized machines with the real step handlers (Dyna
     cluster.onServiceProxy(({ path }) => (path === '/health' ? { status: healthStatus, body: healthStatus === 200 ? 'ok' : 'failing' } : { status: 404 }));
     controllers = new KubeControllers(cluster);
     overrideRackContext({ cluster: kubernetesClusterPorts(cluster) });
-    const dispatch = lambdaDispatcher();
+    // What the Lambdas log (Powertools writes to stdout and stderr), kept for the secret scan and passed on.
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      vi.spyOn(stream, 'write').mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+        scan.collect(stream === process.stdout ? 'lambda stdout' : 'lambda stderr', typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+        return write(chunk, ...rest);
+      });
+    }
+    const lambdas = lambdaDispatcher();
+    // Every Task's input and output: the payloads Step Functions keeps in the execution's history.
+    const dispatch: StepDispatcher = async (step, input, context) => {
+      scan.collect(`step ${step} input`, JSON.stringify(input));
+      const output = await lambdas(step, input, context);
+      scan.collect(`step ${step} output`, JSON.stringify(output));
+      return output;
+    };
     machines = Object.fromEntries(MACHINE_NAMES.map((name) => [name, new LocalStateMachine(name, rack.machines[name], dispatch)])) as Record<MachineName, LocalStateMachine>;
 
     // The app and its environment, as `slipway apps create` and `slipway env set` leave them.
     const table = new DynamoRecordTable(dynamo.client, settings.table);
     store = new ReleaseStore(table);
     await store.createApp(APP);
-    await new KmsEnvStore(table, new KMSClient({ region: REGION }), settings.keyArn).set(APP, { API_KEY });
+    await new KmsEnvStore(table, new KMSClient({ region: REGION }), settings.keyArn).set(APP, { API_KEY, PLANTED_TOKEN });
   });
 
   afterAll(async () => {
+    vi.restoreAllMocks();
     overrideRackContext({});
     controllers?.stop();
     aws?.restore();
@@ -278,5 +310,28 @@ describe('the rack\u2019s synthesized machines with the real step handlers (Dyna
     expect(aws.events.filter((e) => e.raw.includes(API_KEY))).toEqual([]);
     const holding = ['Deployment', 'Job', 'ConfigMap', 'Service', 'Ingress', 'Secret'].flatMap((kind) => cluster.all(kind)).filter((o) => JSON.stringify(o).includes(Buffer.from(API_KEY).toString('base64')) || JSON.stringify(o).includes(API_KEY));
     expect(holding.map((o) => o.kind)).toEqual(['Secret']);
+  });
+
+  it('keeps the env values out of the steps’ inputs and outputs, the outcomes, the Lambdas’ logs and every request, and sealed in DynamoDB', async () => {
+    for (const e of aws.events) scan.collect(`event ${e.detailType}`, e.raw);
+    for (const b of aws.builds) scan.collect('CodeBuild StartBuild', JSON.stringify(b));
+    for (const c of aws.schedules) scan.collect('Scheduler CreateSchedule', JSON.stringify(c));
+    for (const kind of ['Namespace', 'Deployment', 'Job', 'ConfigMap', 'Service', 'Ingress', 'Secret', 'ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']) {
+      for (const o of cluster.all(kind)) scan.collect(`cluster ${kind} ${(o.metadata as { name?: string } | undefined)?.name ?? ''}`, JSON.stringify(o));
+    }
+    // The whole table, as DynamoDB holds it: the env versions are there, sealed.
+    const items = (await dynamo.client.send(new ScanCommand({ TableName: settings.table }))).Items ?? [];
+    const envItems = items.filter((i) => JSON.stringify(i).includes(`env#${APP}`));
+    expect(envItems.length).toBeGreaterThan(1);
+    for (const item of items) scan.collect('DynamoDB item', JSON.stringify(item));
+    const report = await scan.scan([{ label: 'work', dir: workDir }]);
+    expect(describeHits(report.leaks)).toEqual([]);
+    expect(report.textsScanned).toBeGreaterThan(100);
+    // Non-vacuous: both values reached the cluster's env Secret, and the scan catches one where it should not be.
+    expect(report.allowed.map((h) => h.label).sort()).toEqual(expect.arrayContaining(['env API_KEY', 'planted env token']));
+    expect(report.allowed.every((h) => h.location.startsWith('text:cluster Secret '))).toBe(true);
+    expect(scan.watched.length).toBe(2);
+    const { detected } = await scan.selfTest({ label: 'work', dir: workDir });
+    expect(detected).toEqual(expect.arrayContaining(['env API_KEY at planted-secrets-self-test.log (plain)', 'planted env token at planted-secrets-self-test.json (base64)']));
   });
 });

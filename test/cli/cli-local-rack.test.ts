@@ -4,19 +4,39 @@
  * lives in a folder named `shop`, so commands find the app by the folder's name, as Convox's do.
  * Also: a failed deploy exits 3 and says why, `--id` prints only the release id, a cancelled
  * deploy puts the last release back, and a rack killed mid-deploy comes back consistent.
+ *
+ * Secrets are planted through `env set` (test/support/planted-secrets.ts); the app and a one-off
+ * job show they got them (as hashes), and at the end everything the CLI printed and every file in
+ * the rack's state folder (its log, events, executions, records, build and app logs, bundles,
+ * images) is scanned for them: only `env`, `env get` and `releases info --reveal` may show one.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli';
+import { CLI_TRANSCRIPT, runCli } from '../support/cli';
+import { LOCAL_RACK_STORES, SecretScan, describeHits } from '../support/planted-secrets';
+import type { ScanRoot } from '../support/planted-secrets';
 import { getVia } from '../support/router-get';
 import type { RackEndpoint } from '../../lib/local/rack/api-server';
 import { processAlive } from '../../lib/local/rack/client';
+import { resourceBase } from '../../lib/local/rack/local-rack';
 
 let stateDir: string;
 let appDir: string;
 let endpoint: RackEndpoint;
+
+/** The commands that exist to show env values, on their stdout only. */
+const REVEALS = [/^text:cli\[stdout\] env( get \S+)?( --\S+)*$/, /^text:cli\[stdout\] releases info \S+ --reveal$/];
+const scan = new SecretScan(LOCAL_RACK_STORES);
+const PLANTED = {
+  token: scan.plant('env token', { allowedIn: REVEALS }),
+  dsn: scan.plant('env dsn', { allowedIn: REVEALS }),
+  /** Only ever given in malformed `env set` arguments, which must fail without quoting it. */
+  typo: scan.plant('env set typo'),
+};
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const cli = (...args: string[]) => runCli([...args, '--state-dir', stateDir], { cwd: appDir, env: { SLIPWAY_RACK: '' } });
 
@@ -54,6 +74,7 @@ function writeApp(version: string, options: { healthy?: boolean; slowBuild?: boo
 console.log('web ${version} starting');
 ${options.healthy === false ? "console.log('cannot reach the payments database');\n" : ''}const server = http.createServer((req, res) => {
   if (req.url === '/health') { res.writeHead(${options.healthy === false ? 500 : 200}); return res.end(); }
+  if (req.url === '/planted') return res.end([process.env.PLANTED_TOKEN, process.env.PLANTED_DSN].map((v) => require('node:crypto').createHash('sha256').update(v || '').digest('hex')).join(' '));
   res.end(process.env.GREETING + ' from ${version}');
 });
 server.listen(Number(process.env.PORT), '127.0.0.1');
@@ -87,7 +108,7 @@ beforeAll(() => {
 afterAll(async () => {
   await runCli(['rack', 'stop', '--state-dir', stateDir]);
   rmSync(appDir, { recursive: true, force: true });
-}, 90_000);
+}, 240_000);
 
 describe('the slipway CLI against a local rack (real processes)', () => {
   it('starts the rack in the background, with its token readable only by its owner, and shows it', async () => {
@@ -108,7 +129,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     const monitoring = await cli('rack', 'params', 'set', 'monitoring=true');
     expect(monitoring.code, monitoring.stderr).toBe(0);
     expect(monitoring.stdout).toContain('monitoring is already true');
-  }, 90_000);
+  }, 240_000);
 
   it('creates the app named after the folder, and takes env before the first release', async () => {
     const created = await cli('apps', 'create');
@@ -180,7 +201,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     expect((await cli('releases', 'manifest', current)).stdout).toContain('services:');
     const json = JSON.parse((await cli('releases', '-o', 'json')).stdout) as { id: string; active: boolean }[];
     expect(json[0]).toMatchObject({ id: current, active: true });
-  }, 90_000);
+  }, 240_000);
 
   it('scales a service through the pipeline and keeps the size', async () => {
     const r = await cli('scale', 'web', '--count', '2', '--memory', '256');
@@ -191,7 +212,7 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     expect((await cli('scale', 'web', '--count', 'many')).stderr).toContain('--count many is not a whole number from 0 to 100');
     expect((await cli('scale', '--count', '1')).stderr).toContain('service name required');
     expect((await cli('scale', 'web', '--count', '1')).code).toBe(0);
-  }, 90_000);
+  }, 240_000);
 
   it('shows the logs of every process, filtered by service and text', async () => {
     const all = await cli('logs', '--since', '1h', '--no-follow');
@@ -221,7 +242,33 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     const unset = await cli('env', 'unset', 'EXTRA');
     expect(unset.code, unset.stderr).toBe(0);
     expect((await cli('env')).stdout).toBe('GREETING=hi\n');
-  }, 90_000);
+  }, 240_000);
+
+  it('takes planted secrets through env set and hands them to the app and its jobs, printing them only where asked to', async () => {
+    const set = await cli('env', 'set', `PLANTED_TOKEN=${PLANTED.token}`, `PLANTED_DSN=${PLANTED.dsn}`, '--promote');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/Setting PLANTED_DSN, PLANTED_TOKEN\.\.\. OK/);
+    expect(set.stdout).toMatch(/Promotion Succeeded/);
+    expect((await cli('env', 'get', 'PLANTED_TOKEN')).stdout).toBe(`${PLANTED.token}\n`);
+    expect(await get('/planted')).toEqual({ status: 200, body: `${sha256(PLANTED.token)} ${sha256(PLANTED.dsn)}` });
+    const job = await runCli(['run', '--state-dir', stateDir, 'web', 'node', '-e', "console.log('dsn ' + require('crypto').createHash('sha256').update(process.env.PLANTED_DSN).digest('hex'))"], { cwd: appDir, env: { SLIPWAY_RACK: '' } });
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toContain(`dsn ${sha256(PLANTED.dsn)}`);
+    const current = releaseIds((await cli('releases')).stdout)[0] ?? '';
+    expect((await cli('releases', 'info', current)).stdout).toMatch(/PLANTED_TOKEN=\*\*\*\*/);
+    expect((await cli('releases', 'info', current, '--reveal')).stdout).toContain(`PLANTED_TOKEN=${PLANTED.token}`);
+    // Malformed assignments fail without quoting what may be the value.
+    for (const typo of [`=${PLANTED.typo}`, PLANTED.typo, `PLANTED-TYPO=${PLANTED.typo}`]) {
+      const bad = await cli('env', 'set', typo);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/^error: /);
+    }
+    // The env store keeps the values as they are (the local rack's codec is plain), in private files.
+    const store = join(stateDir, 'records', 'env%23shop');
+    const versions = readdirSync(store).filter((f) => /^\d+\.json$/.test(f));
+    expect(versions.some((f) => readFileSync(join(store, f), 'utf8').includes(PLANTED.token))).toBe(true);
+    for (const f of versions) expect(statSync(join(store, f)).mode & 0o077).toBe(0);
+  }, 240_000);
 
   it('builds without promoting, then promotes the newest release', async () => {
     writeApp('v3');
@@ -349,12 +396,36 @@ describe('the slipway CLI against a local rack (real processes)', () => {
     expect(await survivors(pids)).toEqual([]);
     expect((await cli('apps', '-o', 'json')).stdout.trim()).toBe('[]');
     expect((await cli('releases')).stderr).toMatch(/app not found: shop/);
-  }, 90_000);
+  }, 240_000);
 
   it('stops, leaving no process behind', async () => {
     const r = await cli('rack', 'stop');
     expect(r.code).toBe(0);
     expect(await survivors([endpoint.pid])).toEqual([]);
     expect((await cli('rack')).stderr).toMatch(/the local rack is not running/);
-  }, 90_000);
+  }, 240_000);
+
+  it('left no planted env value in any CLI output, log, event, execution, record or file of the rack outside the env store', async () => {
+    for (const run of CLI_TRANSCRIPT) {
+      // The source names the command without --state-dir and its folder, and without what follows an `=` (a value).
+      const command = run.args.filter((a, i, all) => a !== '--state-dir' && all[i - 1] !== '--state-dir').map((a) => a.replace(/=[^]*$/, '=…')).join(' ');
+      scan.collect(`cli[stdout] ${command}`, run.stdout);
+      scan.collect(`cli[stderr] ${command}`, run.stderr);
+    }
+    // Any resource the app had: its passwords count as well (this app has none; the in-process rack test has Redis).
+    await scan.watchResourcePasswords(resourceBase(stateDir));
+    const roots: ScanRoot[] = [{ label: 'state', dir: stateDir }];
+    if (resourceBase(stateDir) !== stateDir) roots.push({ label: 'resources', dir: resourceBase(stateDir) });
+    const report = await scan.scan(roots);
+    expect(describeHits(report.leaks)).toEqual([]);
+    expect(report.textsScanned).toBeGreaterThan(100);
+    expect(report.filesScanned).toBeGreaterThan(20);
+    expect(readdirSync(stateDir)).toEqual(expect.arrayContaining(['rack.log', 'events.jsonl', 'executions.jsonl', 'records', 'logs']));
+    // Shown where asked for, and deleting the app took its env versions (and with them the values) away.
+    expect(report.allowed.filter((h) => h.label === 'planted env token').map((h) => h.location)).toEqual(expect.arrayContaining(['text:cli[stdout] env get PLANTED_TOKEN', expect.stringMatching(/^text:cli\[stdout\] releases info R[A-Z]{10} --reveal$/)]));
+    expect(report.stored).toEqual([]);
+    expect(report.exposedStores).toEqual([]);
+    const { detected } = await scan.selfTest({ label: 'state', dir: stateDir });
+    expect(detected).toEqual(expect.arrayContaining(['planted env token at planted-secrets-self-test.log (plain)', 'planted env token at text:self-test (plain)', 'planted env set typo at planted-secrets-self-test.json (base64)']));
+  }, 60_000);
 });

@@ -3,20 +3,41 @@
  * the host builder, a real Redis server, real service processes behind the router. One app goes
  * through a first deploy, a change to one service, a deploy whose health check fails (rolled
  * back automatically), a console rollback, and its timer.
+ *
+ * Secrets are planted (test/support/planted-secrets.ts): env values (one also a build arg) the
+ * build and the app must see, and the Redis password the rack generates. A last release crash-
+ * loops printing both, as an app that cannot connect would; at the end every event, execution
+ * outcome, build line, rack log line and file under the rack's folders is scanned for them.
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
 import type { SlipwayEvent } from '../../lib/pipeline/events';
-import { LocalRack } from '../../lib/local/rack/local-rack';
+import { LocalRack, resourceBase } from '../../lib/local/rack/local-rack';
+import { LOCAL_RACK_STORES, SecretScan, describeHits } from '../support/planted-secrets';
+import type { ScanRoot } from '../support/planted-secrets';
 import { getVia } from '../support/router-get';
+
+/**
+ * The app's own output may hold a secret the test app printed on purpose (the crash-looping
+ * release): in the rack's log stream as app output, and in the app's log file on its stdout and
+ * stderr lines. Lines the rack writes itself (stream `system`) and everything else may not.
+ */
+const APP_OUTPUT = [/^text:app output shop\//, /^file:state\/logs\/apps\/shop\.jsonl#(stdout|stderr)$/];
+const scan = new SecretScan(LOCAL_RACK_STORES, [{ pattern: /^logs\/apps\/[^/]+\.jsonl$/, part: (line) => String((JSON.parse(line) as { stream?: unknown }).stream) }]);
+const PLANTED = { apiKey: scan.plant('env api key', { allowedIn: APP_OUTPUT }), buildArg: scan.plant('env build arg') };
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const MANIFEST = `
 services:
   web:
-    build: .
+    build:
+      path: .
+      args:
+        - PLANTED_BUILD_ARG
     port: 3000
     health:
       path: /health
@@ -44,10 +65,13 @@ timers:
     service: web
 `;
 
-const SERVER = (version: string, healthy = true): string => `
+const SERVER = (version: string, healthy = true, crash = false): string => `
 const http = require('node:http');
+const sha = (text) => require('node:crypto').createHash('sha256').update(text || '').digest('hex');
+${crash ? "console.error('cannot reach ' + process.env.CACHE_URL + ' with key ' + process.env.PLANTED_API_KEY); process.exit(1);" : ''}
 const server = http.createServer(async (req, res) => {
   if (req.url === '/health') { res.writeHead(${healthy ? 200 : 503}); return res.end(); }
+  if (req.url === '/planted') return res.end(JSON.stringify({ apiKey: sha(process.env.PLANTED_API_KEY), buildArg: require('node:fs').readFileSync('build-arg.sha256', 'utf8'), cachePassword: sha(new URL(process.env.CACHE_URL).password) }));
   if (req.url === '/api') return res.end(await fetch(process.env.API_URL + '/').then((r) => r.text()));
   res.end('web ${version} cache=' + (process.env.CACHE_URL || '').startsWith('redis://'));
 });
@@ -63,13 +87,18 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 const DOCKERFILE = 'FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN echo built > built.txt\nCMD ["node", "server.js"]\n';
+/** The web image keeps only a hash of its build arg; its build prints the value, which the build log must not show. */
+const WEB_DOCKERFILE = DOCKERFILE.replace(
+  'RUN echo built > built.txt\n',
+  `RUN echo built > built.txt\nARG PLANTED_BUILD_ARG\nRUN node -e "require('fs').writeFileSync('build-arg.sha256', require('crypto').createHash('sha256').update(process.env.PLANTED_BUILD_ARG || '').digest('hex'))"\nRUN echo "the build sees $PLANTED_BUILD_ARG"\n`,
+);
 
-function bundle(version: string, healthy = true): Buffer {
+function bundle(version: string, healthy = true, options: { crash?: boolean; manifest?: string } = {}): Buffer {
   return tarArchive([
-    { name: 'convox.yml', body: MANIFEST },
-    { name: 'Dockerfile', body: DOCKERFILE },
+    { name: 'convox.yml', body: options.manifest ?? MANIFEST },
+    { name: 'Dockerfile', body: WEB_DOCKERFILE },
     { name: '.dockerignore', body: 'api\n' },
-    { name: 'server.js', body: SERVER(version, healthy) },
+    { name: 'server.js', body: SERVER(version, healthy, options.crash) },
     { name: 'tick.js', body: 'console.log("tick ran on", process.env.RELEASE)\n' },
     { name: 'api/Dockerfile', body: DOCKERFILE },
     { name: 'api/server.js', body: API },
@@ -82,19 +111,33 @@ const events: SlipwayEvent[] = [];
 
 const get = (host: string, path = '/'): Promise<{ status: number; body: string }> => getVia(rack.router.port, host, path);
 
-async function deploy(version: string, healthy = true) {
+async function deploy(version: string, healthy = true, options: { crash?: boolean; manifest?: string } = {}) {
   const since = events.length;
-  const { execution } = await rack.deploy('shop', bundle(version, healthy));
+  const { execution } = await rack.deploy('shop', bundle(version, healthy, options));
   const outcome = await rack.outcome('Deploy', execution);
+  scan.collect(`deploy outcome ${version}`, JSON.stringify(outcome));
   return { outcome, events: events.slice(since).filter((e) => e.detail.execution === execution) };
 }
 
 const types = (list: SlipwayEvent[]): string[] => list.map((e) => e['detail-type']);
 
+let stateDir: string;
+
 beforeAll(async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'slipway-rack-'));
-  rack = await LocalRack.start({ stateDir, deploy: { bakeSeconds: 1, progressDeadlineSeconds: 8 }, waitMs: 200, schedulerNow: () => now, onEvent: (e) => events.push(e) });
+  stateDir = mkdtempSync(join(tmpdir(), 'slipway-rack-'));
+  rack = await LocalRack.start({
+    stateDir,
+    deploy: { bakeSeconds: 1, progressDeadlineSeconds: 8 },
+    waitMs: 200,
+    schedulerNow: () => now,
+    onEvent: (e) => events.push(e),
+    // The rack's log stream: what the apps print is their own output; the rest is the rack's.
+    onLog: (line) => scan.collect(line.stream === 'stdout' || line.stream === 'stderr' ? `app output ${line.app}/${line.service}` : `rack log ${line.app}/${line.service}`, JSON.stringify(line)),
+    onBuildOutput: (line) => scan.collect(`build output ${line.app}/${line.services.join('+')}`, line.text),
+  });
   await rack.createApp('shop');
+  // Through the API's path (a new env version), before the first release: the first deploy takes them.
+  await rack.changeEnvironment('shop', { set: { PLANTED_API_KEY: PLANTED.apiKey, PLANTED_BUILD_ARG: PLANTED.buildArg } });
 }, 60_000);
 
 afterAll(async () => {
@@ -117,6 +160,15 @@ describe('the local rack, end to end (real builds, Redis, processes and HTTP)', 
     ]);
     expect(rack.scheduler.list('shop')).toEqual([{ name: 'tick', schedule: '*/5 * * * *' }]);
   }, 120_000);
+
+  it('hands the planted env values to the build and the app, and the Redis password it generated to the app', async () => {
+    const passwords = await scan.watchResourcePasswords(resourceBase(stateDir), { allowedIn: APP_OUTPUT });
+    expect(passwords).toEqual(['password of resource shop/cache']);
+    const password = scan.watched.find((s) => s.label === passwords[0])?.value ?? '';
+    const seen = await get('web.shop.localhost', '/planted');
+    expect(seen.status).toBe(200);
+    expect(JSON.parse(seen.body)).toEqual({ apiKey: sha256(PLANTED.apiKey), buildArg: sha256(PLANTED.buildArg), cachePassword: sha256(password) });
+  });
 
   it('rebuilds only the service that changed', async () => {
     const { outcome, events: seen } = await deploy('v2');
@@ -157,5 +209,52 @@ describe('the local rack, end to end (real builds, Redis, processes and HTTP)', 
     while (!events.slice(since).some((e) => e['detail-type'] === 'Timer Succeeded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(types(events.slice(since))).toEqual(['Timer Started', 'Timer Succeeded']);
     expect(events[since]?.detail).toMatchObject({ app: 'shop', timer: 'tick' });
+  }, 60_000);
+
+  it('rolls back a release that crash-loops printing its env value and Redis URL, with both redacted from the failure', async () => {
+    await rack.unpin('shop');
+    const before = (await rack.store.requireApp('shop')).release;
+    // A longer deadline than the rack's 8 s, so the crash loop (three restarts) is what fails it.
+    const manifest = MANIFEST.replace('    environment:\n      - API_URL', '    labels:\n      slipway/progress-deadline-seconds: "60"\n    environment:\n      - API_URL');
+    const { outcome, events: seen } = await deploy('v5', true, { crash: true, manifest });
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'DeploymentRolledBack' });
+    const failed = seen.find((e) => e['detail-type'] === 'Rollout Failed');
+    expect(failed?.detail.reason).toMatch(/CrashLoopBackOff: .*last output: .*cannot reach redis:\/\/:\*\*\*\*@127\.0\.0\.1:\d+ with key \*\*\*\*/);
+    expect((await rack.store.requireApp('shop')).release).toBe(before);
+  }, 120_000);
+
+  it('fails a one-off job that prints its Redis URL and env value, with both redacted from the failure and its events', async () => {
+    const since = events.length;
+    const { execution, outcome } = await rack.run('shop', { service: 'web', command: `node -e "console.log('connecting to ' + process.env.CACHE_URL + ' as ' + process.env.PLANTED_API_KEY); process.exit(3)"` });
+    const ended = await outcome;
+    scan.collect(`run outcome ${execution}`, JSON.stringify(ended));
+    expect(ended).toMatchObject({ status: 'FAILED' });
+    const failed = events.slice(since).find((e) => e['detail-type'] === 'Run Failed');
+    expect(failed?.detail.reason).toMatch(/connecting to redis:\/\/:\*\*\*\*@127\.0\.0\.1:\d+ as \*\*\*\*/);
+  }, 60_000);
+
+  it('leaves no env value or resource password in any event, outcome, build or rack log line, or file outside the stores', async () => {
+    await rack.stop();
+    for (const e of events) scan.collect(`event ${e['detail-type']}`, JSON.stringify(e));
+    const roots: ScanRoot[] = [{ label: 'state', dir: stateDir }];
+    // As root the resources live outside the state folder (resourceBase): scanned as well.
+    if (resourceBase(stateDir) !== stateDir) roots.push({ label: 'resources', dir: resourceBase(stateDir) });
+    const report = await scan.scan(roots);
+    expect(describeHits(report.leaks)).toEqual([]);
+    expect(report.secrets).toBe(3);
+    expect(report.filesScanned).toBeGreaterThan(20);
+    // Non-vacuous: each secret is where it is kept, and the crash-looping app did print them.
+    const storedAt = (label: string) => report.stored.filter((h) => h.label === label).map((h) => h.location.replace(/\/[^/]+$/, '/'));
+    expect(storedAt('planted env api key')).toContain('file:state/records/env%23shop/');
+    expect(storedAt('planted env build arg')).toContain('file:state/records/env%23shop/');
+    expect(storedAt('password of resource shop/cache')).toEqual(expect.arrayContaining([expect.stringMatching(/^file:(state|resources)\/resources\/shop\/cache\/$/)]));
+    expect(report.allowed.map((h) => `${h.label} ${h.location}`)).toEqual(expect.arrayContaining(['planted env api key file:state/logs/apps/shop.jsonl#stderr', 'password of resource shop/cache file:state/logs/apps/shop.jsonl#stderr']));
+    // The stores are private: files 0600 in a 0700 state folder.
+    expect(report.exposedStores).toEqual([]);
+    expect(report.storeFiles.length).toBeGreaterThan(2);
+    expect(statSync(stateDir).mode & 0o077).toBe(0);
+    // And the scan does catch a secret where the rack writes.
+    const { detected } = await scan.selfTest({ label: 'state', dir: join(stateDir, 'logs') });
+    expect(detected).toEqual(expect.arrayContaining(['planted env api key at planted-secrets-self-test.log (plain)', 'planted env api key at text:self-test (plain)', 'password of resource shop/cache at planted-secrets-self-test.json (base64)']));
   }, 60_000);
 });

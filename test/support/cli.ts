@@ -8,6 +8,17 @@ export interface CliRun {
   readonly stderr: string;
 }
 
+/** One `slipway` run as this test file made it: what it was asked and what it printed. */
+export interface CliRecord extends CliRun {
+  readonly args: readonly string[];
+}
+
+/**
+ * Every run of this test file (vitest gives each file its own module), so a test can scan all the
+ * CLI printed for secrets (test/support/planted-secrets.ts).
+ */
+export const CLI_TRANSCRIPT: CliRecord[] = [];
+
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } });
@@ -16,7 +27,11 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      const run = { code: code ?? -1, stdout, stderr };
+      CLI_TRANSCRIPT.push({ args: [...args], ...run });
+      resolvePromise(run);
+    });
   });
 }
 

@@ -263,6 +263,18 @@ export class LocalResources implements Provisioner {
   }
 
   /**
+   * The passwords of the app's resources the rack made, to redact from what it reports (events
+   * quoting an app's output, which may print its `<NAME>_URL` or `<NAME>_PASS`).
+   */
+  async passwords(app: string): Promise<string[]> {
+    // No resource can exist for a name that is not an app's (an event about an unknown upload).
+    if (!NAME.test(app)) return [];
+    const names = await readdir(join(this.root, app)).catch(() => [] as string[]);
+    const found = await Promise.all(names.filter((n) => NAME.test(n)).map((n) => readPassword(this.dirOf(app, n))));
+    return found.filter((p): p is string => p !== undefined && p !== '');
+  }
+
+  /**
    * The variables a service gets for its `resources:` entries (`db`, `cache:CACHE_URL`). A
    * resource whose `<NAME>_URL` the app's environment sets is external: that URL, and empty
    * values for the rest, as Convox does.
