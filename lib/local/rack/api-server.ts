@@ -4,7 +4,7 @@
  * of the machine cannot drive the rack. Env values leave only through `GET .../env`, to a holder
  * of the token.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { chmod, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -173,6 +173,11 @@ export class RackApiServer {
     ];
   }
 
+  /** Every route the API serves (method and path pattern), so a check can cover each one, new ones included. */
+  get routeTable(): readonly { readonly method: string; readonly pattern: RegExp }[] {
+    return this.routes.map(([method, pattern]) => ({ method, pattern }));
+  }
+
   /** Listen on a loopback port and publish the endpoint and a fresh token in the state folder. */
   async start(): Promise<RackEndpoint> {
     const dir = this.rack.options.stateDir;
@@ -217,10 +222,14 @@ export class RackApiServer {
     };
   }
 
+  /**
+   * The header, byte for byte, in constant time: both sides are hashed first, so neither the
+   * comparison nor a length check tells a caller how much of a guess was right.
+   */
   private authorized(req: IncomingMessage): boolean {
-    const given = Buffer.from(req.headers.authorization ?? '');
-    const expected = Buffer.from(`Bearer ${this.token}`);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    if (!this.token) return false;
+    const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+    return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${this.token}`));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,7 +4,7 @@
  * the Host header. Browsers resolve `*.localhost` to loopback by themselves. Internal services are
  * not routed: other services reach them by their Convox names.
  */
-import { createServer, request as httpRequest } from 'node:http';
+import { STATUS_CODES, createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -71,11 +71,13 @@ export class LocalRouter {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const route = this.lookup(req.headers.host);
+    const target = requestTarget(req);
+    if ('status' in target) return refuse(res, target.status, target.message);
+    const route = this.lookup(target.host);
     if ('status' in route) return refuse(res, route.status, route.message);
     const port = this.apps.backend(route.app, route.service);
     if (!port) return refuse(res, 503, `service ${route.service} of app ${route.app} has no ready process`);
-    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: forwarded(req) }, (answer) => {
+    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: target.path, headers: forwarded(req, target.host) }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -86,17 +88,27 @@ export class LocalRouter {
     req.pipe(upstream);
   }
 
-  /** WebSocket and other upgrades pass through as a byte stream. */
+  /**
+   * WebSocket and other upgrades pass through as a byte stream. A Host that routes nowhere (or to
+   * an internal service) is refused as a plain request is, 404 with why; 503 is for a routed
+   * service with no ready process.
+   */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const route = this.lookup(req.headers.host);
-    const port = 'status' in route ? undefined : this.apps.backend(route.app, route.service);
-    if (!port) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+    const target = requestTarget(req);
+    const route = 'status' in target ? target : this.lookup(target.host);
+    if ('status' in route) {
+      refuseUpgrade(socket, route.status, route.message);
       return;
     }
+    const port = this.apps.backend(route.app, route.service);
+    if (!port) {
+      refuseUpgrade(socket, 503, `service ${route.service} of app ${route.app} has no ready process`);
+      return;
+    }
+    const { host, path } = target as { host: string; path: string };
     const upstream = connect({ host: LOOPBACK, port }, () => {
-      const headers = Object.entries(forwarded(req)).map(([k, v]) => `${k}: ${String(v)}`);
-      upstream.write(`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      const headers = Object.entries(forwarded(req, host)).map(([k, v]) => `${k}: ${String(v)}`);
+      upstream.write(`${req.method ?? 'GET'} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
       upstream.write(head);
       splice(socket, upstream);
     });
@@ -105,15 +117,44 @@ export class LocalRouter {
   }
 }
 
-function forwarded(req: IncomingMessage): Record<string, string | string[]> {
+/**
+ * The host a request is for and the path to send on. A request with more than one Host header is
+ * refused (RFC 9112 3.2: 400), since proxies and servers disagree on which one counts. A target in
+ * absolute form (`GET http://api.shop.convox.local:4000/ HTTP/1.1`) names the host itself, which
+ * wins over the Host header (RFC 9112 3.2.2), so a request cannot reach one service while its Host
+ * names another; the service gets the path only.
+ */
+function requestTarget(req: IncomingMessage): { readonly host: string; readonly path: string } | { readonly status: number; readonly message: string } {
+  const hosts = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i]?.toLowerCase() === 'host').length;
+  if (hosts > 1) return { status: 400, message: 'the request has more than one Host header' };
+  const url = req.url ?? '/';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return { host: req.headers.host ?? '', path: url };
+  let absolute: URL;
+  try {
+    absolute = new URL(url);
+  } catch {
+    return { status: 400, message: 'the request target is not a valid URL' };
+  }
+  if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') return { status: 400, message: `the router does not serve ${absolute.protocol} request targets` };
+  return { host: absolute.host, path: `${absolute.pathname}${absolute.search}` };
+}
+
+function forwarded(req: IncomingMessage, host: string): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = v;
+  // The host the request was routed by (an absolute-form target's, which replaces Host as RFC 9112 says).
+  headers.host = host;
   const client = req.socket.remoteAddress ?? '127.0.0.1';
   const prior = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;
-  headers['x-forwarded-host'] = req.headers.host ?? '';
+  headers['x-forwarded-host'] = host;
   headers['x-forwarded-proto'] = 'http';
   return headers;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Slipway-Router: local\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {
