@@ -1,6 +1,13 @@
-/** Manifest engine benchmarks. */
+/**
+ * The manifest engine: `loadManifest` then `assertValid`, on generated manifests of 10, 100 and
+ * 1,000 services (with a per-service cost each, so that growth shows) and on the guide's
+ * e-commerce manifest, the size most apps have.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { assertValid, loadManifest } from '../../lib/manifest';
-import type { Benchmark } from './harness';
+import type { BenchSuite, Figure } from './harness';
+import { figure, median, sample } from './harness';
 
 /** A large but realistic manifest: n services in every common form, with resources and timers. */
 export function generateManifest(services: number): string {
@@ -26,25 +33,53 @@ export function generateManifest(services: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const manifestBenchmarks: Benchmark[] = [
-  {
-    name: 'manifest: load + validate, 1,000 services',
-    description: 'loadManifest then assertValid on a generated convox.yml with 1,000 services, 50 resources and 100 timers',
-    iterations: 15,
-    setup: () => generateManifest(1000),
-    run: (text) => {
-      const loaded = loadManifest(text as string, { env: { SHARED_SECRET: 'x' } });
-      assertValid(loaded);
-    },
-  },
-  {
-    name: 'manifest: load + validate, the guide\u2019s e-commerce app',
-    description: 'the same on a 4-service manifest, the size most apps have',
-    iterations: 500,
-    setup: () =>
-      'services:\n  web:\n    build: .\n    port: 3000\n    environment:\n      - EMAIL_SERVICE_URL=http://email.ecommerce.convox.local:4000\n  email:\n    build: ./services/email\n    port: 4000\n    internal: true\n    resources:\n      - queue\n  inventory:\n    build: ./services/inventory\n    port: 5000\n    internal: true\n    scale:\n      count: 2-10\n      targets:\n        cpu: 60\n  payments:\n    build: ./services/payments\n    port: 6000\n    internal: true\n    health:\n      path: /health\n      timeout: 10\n    scale:\n      cpu: 1024\n      memory: 2048\nresources:\n  queue:\n    type: redis\n',
-    run: (text) => {
-      assertValid(loadManifest(text as string));
-    },
-  },
+/** Each generated service lists `SHARED_SECRET` as required; the app environment supplies it. */
+const GENERATED_ENV = { SHARED_SECRET: 'x' };
+
+/** Its required keys, as `test/manifest/guide.test.ts` supplies them. */
+const ECOMMERCE_ENV = { STRIPE_KEY: 'sk_test_x', PAYMENT_ENCRYPTION_KEY: 'k' };
+
+/** Fewer runs for the larger manifests: each size takes about 2 to 6 s at its default. */
+const SIZES: readonly { services: number; runs: number }[] = [
+  { services: 10, runs: 200 },
+  { services: 100, runs: 40 },
+  { services: 1000, runs: 15 },
 ];
+
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function loadAndValidate(text: string, env: Record<string, string>): void {
+  assertValid(loadManifest(text, { env }));
+}
+
+export const manifestSuite: BenchSuite = {
+  name: 'manifest',
+  description: 'loadManifest + assertValid on generated manifests of 10, 100 and 1,000 services and on the guide\u2019s e-commerce manifest',
+  async run(ctx) {
+    const figures: Figure[] = [];
+    const perService: { services: number; ms: number }[] = [];
+    for (const { services, runs } of SIZES) {
+      const text = generateManifest(services);
+      const lines = text.split('\n').length - 1;
+      const n = ctx.runs(runs);
+      ctx.progress(`manifest: ${services} services (${lines} lines), ${n} runs`);
+      const samples = await sample(n, () => loadAndValidate(text, GENERATED_ENV));
+      const label = services.toLocaleString('en-US');
+      figures.push(figure(`manifest: load + validate, ${label} services`, 'ms', samples, `one loadManifest + assertValid of a generated convox.yml: ${count(services, 'service')}, ${count(Math.max(1, Math.floor(services / 20)), 'resource')}, ${count(Math.floor(services / 10), 'timer')}, ${count(lines, 'line')}`));
+      const per = samples.map((ms) => ms / services);
+      const previous = perService.at(-1);
+      const growth = previous ? `; ${(median(per) / previous.ms).toFixed(2)}\u00d7 the per-service cost at ${previous.services.toLocaleString('en-US')} services (1.00\u00d7 would be linear)` : '';
+      figures.push(figure(`manifest: load + validate, ${label} services, per service`, 'ms', per, `the same runs divided by ${label}${growth}`));
+      perService.push({ services, ms: median(per) });
+    }
+
+    const guide = readFileSync(fileURLToPath(new URL('../fixtures/guide/11-ecommerce.yml', import.meta.url)), 'utf8');
+    const n = ctx.runs(300);
+    ctx.progress(`manifest: the guide\u2019s e-commerce manifest, ${n} runs`);
+    const samples = await sample(n, () => loadAndValidate(guide, ECOMMERCE_ENV));
+    figures.push(figure('manifest: load + validate, the guide\u2019s e-commerce app', 'ms', samples, 'the same on test/fixtures/guide/11-ecommerce.yml: 4 services and a redis resource'));
+    return figures;
+  },
+};

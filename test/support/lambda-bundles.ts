@@ -15,18 +15,46 @@ export function lambdaEntries(): { name: string; entry: string }[] {
   return [{ name: 'bundle-trigger', entry: join(LAMBDAS, 'bundle-trigger.ts') }, ...steps.sort((a, b) => a.name.localeCompare(b.name))];
 }
 
-/** The minified code's size in bytes (the source map ships beside it and does not load unless an error is printed). */
-export async function bundleSize(entry: string): Promise<number> {
+/** Departures from the stack's settings, for comparison (the benchmark's unminified variant). */
+export interface LambdaBundleOptions {
+  /** Default: the stack's `minify`. */
+  readonly minify?: boolean;
+  /** Default: esbuild's, which tree-shakes whenever it bundles. */
+  readonly treeShaking?: boolean;
+}
+
+export interface LambdaBundle {
+  /** The code alone: the source map ships beside it and does not load unless an error is printed. */
+  readonly code: Uint8Array;
+  /** What the code `require`s at run time rather than carrying: the runtime's `@aws-sdk/*` packages and Node's built-ins. */
+  readonly externals: readonly string[];
+}
+
+/** One Lambda bundled as the stack bundles it, in memory; `options` departs from those settings. */
+export async function bundleLambda(entry: string, options: LambdaBundleOptions = {}): Promise<LambdaBundle> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
     target: LAMBDA_BUNDLING.target ?? 'node24',
     format: 'cjs',
-    minify: LAMBDA_BUNDLING.minify ?? false,
+    minify: options.minify ?? LAMBDA_BUNDLING.minify ?? false,
+    ...(options.treeShaking === undefined ? {} : { treeShaking: options.treeShaking }),
     external: [...(LAMBDA_BUNDLING.externalModules ?? [])],
+    // Only for `externals`: the metafile is not part of the output.
+    metafile: true,
+    // esbuild names the output after the entry even when it does not write it; the name is not used.
+    outdir: 'out',
     write: false,
     logLevel: 'silent',
   });
-  return result.outputFiles.reduce((sum, f) => sum + f.contents.byteLength, 0);
+  const [output, ...rest] = result.outputFiles;
+  if (!output || rest.length > 0) throw new Error(`esbuild produced ${result.outputFiles.length} files for ${entry}, expected the code alone`);
+  const externals = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external === true).map((i) => i.path)));
+  return { code: output.contents, externals: [...externals].sort() };
+}
+
+/** The minified code's size in bytes (the source map ships beside it and does not load unless an error is printed). */
+export async function bundleSize(entry: string): Promise<number> {
+  return (await bundleLambda(entry)).code.byteLength;
 }
