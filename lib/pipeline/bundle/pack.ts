@@ -11,31 +11,83 @@
  */
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { createGzip } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { cleanPath, DockerIgnore } from '../build/dockerignore';
 import type { TarEntry } from './tar-writer';
-import { tarArchive } from './tar-writer';
+import { TAR_END, tarEntryBlocks } from './tar-writer';
+
+/** Files read at once: enough to keep the disk and the thread pool busy, few enough to stay far from the open-files limit. */
+const READ_CONCURRENCY = 32;
 
 export async function packDirectory(dir: string): Promise<{ bundle: Buffer; files: number }> {
   const ignore = new DockerIgnore(await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => ''));
   const contexts = await buildContexts(dir);
   const inContext = (rel: string): boolean => contexts.some((c) => rel === c || rel.startsWith(`${c}/`));
-  const entries: TarEntry[] = [];
+  const holdsContext = (rel: string): boolean => contexts.some((c) => c.startsWith(`${rel}/`));
+  // First the names, in archive order (the folder entries tell files, links and folders apart
+  // without a stat each); then the contents, many read at once, written in that order.
+  const found: { rel: string; full: string; link: boolean }[] = [];
   const walk = async (folder: string): Promise<void> => {
-    for (const name of (await readdir(folder)).sort()) {
-      const full = join(folder, name);
+    const names = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of names) {
+      const full = join(folder, entry.name);
       const rel = relative(dir, full).split(sep).join('/');
-      const stats = await lstat(full);
       const ignored = ignore.ignores(rel) && rel !== 'convox.yml' && !inContext(rel);
-      if (stats.isDirectory()) {
-        if (!ignored || ignore.hasExclusions) await walk(full);
-      } else if (ignored) continue;
-      else if (stats.isSymbolicLink()) entries.push({ name: rel, type: '2', linkname: await readlink(full) });
-      else if (stats.isFile()) entries.push({ name: rel, body: await readFile(full), mode: stats.mode & 0o111 ? 0o755 : 0o644 });
+      if (entry.isDirectory()) {
+        // An ignored folder is still walked for what a `!` pattern brings back, and for the other services' build contexts it holds.
+        if (!ignored || ignore.hasExclusions || holdsContext(rel)) await walk(full);
+      } else if (!ignored && (entry.isFile() || entry.isSymbolicLink())) found.push({ rel, full, link: entry.isSymbolicLink() });
     }
   };
   await walk(dir);
-  return { bundle: tarArchive(entries), files: entries.length };
+  // Compressed as it is read, on the thread pool: gzip and the reads overlap, as tar piped into
+  // gzip would, and the main thread stays free for the CLI's progress.
+  const gz = createGzip();
+  const chunks: Buffer[] = [];
+  gz.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise<void>((resolve, reject) => gz.once('end', resolve).once('error', reject));
+  const write = async (blocks: readonly Buffer[]): Promise<void> => {
+    for (const block of blocks) if (!gz.write(block)) await new Promise((resolve) => gz.once('drain', resolve));
+  };
+  const read = semaphore(READ_CONCURRENCY);
+  const entries = found.map(({ rel, full, link }) =>
+    read(async (): Promise<TarEntry> => {
+      if (link) return { name: rel, type: '2', linkname: await readlink(full) };
+      const [stats, body] = await Promise.all([lstat(full), readFile(full)]);
+      return { name: rel, body, mode: stats.mode & 0o111 ? 0o755 : 0o644 };
+    }),
+  );
+  // Every read is settled before this returns, even when one fails, so none outlives the call.
+  const settled = Promise.allSettled(entries);
+  try {
+    for (const entry of entries) await write(tarEntryBlocks(await entry));
+  } catch (e) {
+    await settled;
+    gz.destroy();
+    throw e;
+  }
+  gz.end(TAR_END);
+  await done;
+  return { bundle: Buffer.concat(chunks), files: entries.length };
+}
+
+/** At most `limit` of the functions it is given run at once; the rest wait their turn, in order. */
+function semaphore(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A finishing function hands its slot straight to the next in line, so none can jump the queue.
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 /**

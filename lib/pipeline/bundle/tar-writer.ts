@@ -45,19 +45,26 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-export function tarArchive(entries: readonly TarEntry[], options: { gzip?: boolean; end?: boolean } = {}): Buffer {
+/** One entry's blocks: a pax header when a name is too long for the ustar fields, its header, its padded body. */
+export function tarEntryBlocks(e: TarEntry): Buffer[] {
   const parts: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body ?? '');
-    const type = e.type ?? '0';
-    if (e.name.length > 100 || (e.linkname ?? '').length > 100) {
-      const pax = Buffer.from(paxRecord('path', e.name) + (e.linkname ? paxRecord('linkpath', e.linkname) : ''));
-      parts.push(header('PaxHeader', 'x', pax.length, '', 0o644), pad(pax));
-    }
-    parts.push(header(e.name, type, e.size ?? (type === '0' ? body.length : 0), e.linkname ?? '', e.mode ?? (type === '5' ? 0o755 : 0o644)));
-    if (type === '0' && body.length > 0) parts.push(pad(body));
+  const body = Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body ?? '');
+  const type = e.type ?? '0';
+  if (e.name.length > 100 || (e.linkname ?? '').length > 100) {
+    const pax = Buffer.from(paxRecord('path', e.name) + (e.linkname ? paxRecord('linkpath', e.linkname) : ''));
+    parts.push(header('PaxHeader', 'x', pax.length, '', 0o644), pad(pax));
   }
-  if (options.end !== false) parts.push(Buffer.alloc(1024));
+  parts.push(header(e.name, type, e.size ?? (type === '0' ? body.length : 0), e.linkname ?? '', e.mode ?? (type === '5' ? 0o755 : 0o644)));
+  if (type === '0' && body.length > 0) parts.push(pad(body));
+  return parts;
+}
+
+/** The end of an archive: two zero blocks. */
+export const TAR_END = Buffer.alloc(1024);
+
+export function tarArchive(entries: readonly TarEntry[], options: { gzip?: boolean; end?: boolean } = {}): Buffer {
+  const parts = entries.flatMap(tarEntryBlocks);
+  if (options.end !== false) parts.push(TAR_END);
   const archive = Buffer.concat(parts);
   return options.gzip === false ? archive : gzipSync(archive);
 }
