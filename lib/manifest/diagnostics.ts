@@ -28,7 +28,9 @@ export type DiagnosticCode =
   /** A required environment variable is missing. */
   | 'missing-env'
   /** A problem reported by Convox's Validate (or by its Load after decoding). */
-  | 'convox-rule';
+  | 'convox-rule'
+  /** A manifest larger than Slipway reads (as written, or once `${VAR}`s are substituted). */
+  | 'too-large';
 
 export interface SourceLocation {
   readonly file: string;

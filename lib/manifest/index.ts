@@ -6,6 +6,7 @@
  *   const report = assertValid(loaded);                               // throws ManifestError
  */
 export { loadManifest, type LoadedManifest, type LoadOptions } from './load';
+export { MAX_MANIFEST_BYTES } from './limits';
 export { validateManifest, assertValid, type ValidationReport } from './validate';
 export { ManifestError, ManifestSource, formatDiagnostic, type Diagnostic, type DiagnosticCode, type SourceLocation } from './diagnostics';
 export { manifestToJson } from './json';

@@ -15,7 +15,9 @@ import type { Env } from './environment';
 import { manifestFields } from './fields/manifest';
 import type { DecodedManifest } from './fields/manifest';
 import { combineLabels } from './labels';
-import { interpolate } from './source/interpolate';
+import { MAX_MANIFEST_BYTES } from './limits';
+import { interpolate, InterpolationTooLarge } from './source/interpolate';
+import type { Interpolated } from './source/interpolate';
 import type { Manifest } from './types';
 import { composeYaml } from './yaml/compose';
 
@@ -40,7 +42,25 @@ export interface LoadedManifest {
 export function loadManifest(text: string, options: LoadOptions = {}): LoadedManifest {
   const env = options.env ?? {};
   const file = options.file ?? 'convox.yml';
-  const interpolated = interpolate(text, env);
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_MANIFEST_BYTES) {
+    // Point at where the limit is passed: the file is too large from that line on.
+    const at = Buffer.from(text, 'utf8').subarray(0, MAX_MANIFEST_BYTES).toString('utf8').length;
+    throw tooLarge(file, text, at, `the manifest is ${size} bytes, more than the limit of ${MAX_MANIFEST_BYTES} bytes`, 'a convox.yml this large is not one Slipway deploys; check that it is the right file');
+  }
+  let interpolated: Interpolated;
+  try {
+    interpolated = interpolate(text, env, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    if (!(e instanceof InterpolationTooLarge)) throw e;
+    throw tooLarge(
+      file,
+      text,
+      e.originalStart,
+      `substituting \${${e.variable}} from the app environment makes the manifest longer than the limit of ${MAX_MANIFEST_BYTES} characters`,
+      `check the value of ${e.variable}, and how often the manifest uses it`,
+    );
+  }
   const source = new ManifestSource(file, text, interpolated);
   const session = new DecodeSession(source);
   const root = { session, path: '' };
@@ -168,8 +188,21 @@ function failIfNeeded(session: DecodeSession): void {
   if (session.failed) throw failure(session);
 }
 
+/** A manifest refused for its size, before parsing: located in the text as written. */
+function tooLarge(file: string, text: string, at: number, message: string, hint: string): ManifestError {
+  const source = new ManifestSource(file, text, { text, substitutions: [], toOriginal: (offset) => offset });
+  const diagnostic: Diagnostic = { severity: 'error', code: 'too-large', message, location: source.locate(at), hint };
+  return new ManifestError('load', message, [diagnostic], [], source);
+}
+
 function syntaxHint(code: string): string | undefined {
   switch (code) {
+    case 'NESTING_TOO_DEEP':
+      return 'a manifest nests a few levels deep; check for an unclosed [ or { or runaway indentation';
+    case 'ALIAS_EXPANSION':
+      return 'anchors and aliases that refer to each other multiply the document; write the values out, or alias fewer times';
+    case 'TOO_MANY_VALUES':
+      return 'split the app: a manifest this large is not one Convox could deploy either';
     case 'BAD_INDENT':
     case 'MISSING_CHAR':
       return 'check the indentation: keys of the same map must start in the same column, and YAML does not allow tabs';

@@ -38,6 +38,8 @@ export interface Problem {
 
 export class DecodeSession {
   readonly diagnostics: Diagnostic[] = [];
+  /** Diagnostics already reported, by severity, line and message: each is reported once. */
+  private readonly reported = new Set<string>();
   /** Convox's verdict so far: the first aborting error, or the collected type errors. */
   private abortMessage: string | undefined;
   private readonly typeErrorLines: string[] = [];
@@ -117,7 +119,10 @@ export class DecodeSession {
   private push(severity: 'error' | 'warning', code: DiagnosticCode, pos: number | undefined, path: string, message: string, hint?: string): void {
     const location = pos === undefined ? undefined : this.source.locate(pos);
     const d: Diagnostic = { severity, code, message, ...(path ? { path } : {}), ...(location ? { location } : {}), ...(hint ? { hint } : {}) };
-    if (!this.diagnostics.some((x) => x.message === d.message && x.location?.line === d.location?.line && x.severity === d.severity)) {
+    // A set, not a scan of the list: a file with thousands of problems must not take quadratic time.
+    const id = `${d.severity}\u0000${d.location?.line ?? ''}\u0000${d.message}`;
+    if (!this.reported.has(id)) {
+      this.reported.add(id);
       this.diagnostics.push(d);
     }
   }

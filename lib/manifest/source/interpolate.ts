@@ -29,33 +29,59 @@ export interface Interpolated {
   toOriginal(offset: number): number;
 }
 
-export function interpolate(source: string, env: Readonly<Record<string, string>>): Interpolated {
+/** The text would grow past the limit: substituting `variable` at `originalStart` takes it over. */
+export class InterpolationTooLarge extends Error {
+  constructor(
+    readonly variable: string,
+    readonly originalStart: number,
+    readonly limit: number,
+  ) {
+    super(`interpolating \${${variable}} makes the text longer than ${limit} characters`);
+  }
+}
+
+/**
+ * `maxLength` bounds the result: a short file that repeats a long value could otherwise grow
+ * beyond what a string can hold (and beyond any manifest worth parsing).
+ */
+export function interpolate(source: string, env: Readonly<Record<string, string>>, maxLength = Infinity): Interpolated {
   const substitutions: Substitution[] = [];
   let out = '';
   let last = 0;
   for (const match of source.matchAll(PLACEHOLDER)) {
     const name = match[1] ?? '';
     const originalStart = match.index;
-    out += source.slice(last, originalStart);
     const defined = Object.prototype.hasOwnProperty.call(env, name);
     const value = defined ? (env[name] ?? '') : '';
+    if (out.length + (originalStart - last) + value.length > maxLength) throw new InterpolationTooLarge(name, originalStart, maxLength);
+    out += source.slice(last, originalStart);
     const start = out.length;
     out += value;
     substitutions.push({ name, originalStart, originalEnd: originalStart + match[0].length, start, end: out.length, defined });
     last = originalStart + match[0].length;
   }
+  if (out.length + (source.length - last) > maxLength) {
+    const blamed = substitutions.at(-1);
+    throw new InterpolationTooLarge(blamed?.name ?? '', blamed?.originalStart ?? 0, maxLength);
+  }
   out += source.slice(last);
 
   const toOriginal = (offset: number): number => {
-    // Walk substitutions (they are sorted); offsets inside a substituted value map to its `${`.
-    let delta = 0;
-    for (const s of substitutions) {
-      if (offset < s.start) break;
-      // Inside a substituted value (or at an empty one): point at the `${` that produced it.
-      if (offset < s.end || offset === s.start) return s.originalStart;
-      delta = s.originalEnd - s.end;
+    // The first substitution that ends after the offset or starts at or after it (a binary
+    // search: diagnostics of a file with many substitutions each ask for an offset).
+    let lo = 0;
+    let hi = substitutions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = substitutions[mid] as Substitution;
+      if (s.end > offset || s.start >= offset) hi = mid;
+      else lo = mid + 1;
     }
-    return offset + delta;
+    const at = substitutions[lo];
+    // Inside a substituted value (or at an empty one): point at the `${` that produced it.
+    if (at && at.start <= offset) return at.originalStart;
+    const before = substitutions[lo - 1];
+    return before ? offset + before.originalEnd - before.end : offset;
   };
 
   return { text: out, substitutions, toOriginal };

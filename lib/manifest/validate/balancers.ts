@@ -1,15 +1,18 @@
 import type { Manifest } from '../types';
 import type { Finding } from './finding';
+import { nameList } from './finding';
 import { isValidCidr } from './go-parsers';
 
 export function validateBalancers(m: Manifest): Finding[] {
   const out: Finding[] = [];
+  const serviceNames = m.services.map((s) => s.name);
+  const services = new Set(serviceNames);
   for (const b of m.balancers) {
     const at = `balancers.${b.name}`;
     if (b.ports.length === 0) out.push({ message: `balancer ${b.name} has no ports`, path: at, hint: 'add ports: {LISTEN_PORT: CONTAINER_PORT}, e.g. ports: {443: 3000}' });
     if (b.service === '') out.push({ message: `balancer ${b.name} has blank service`, path: at, hint: 'set service: to the service that receives the traffic' });
-    else if (!m.services.some((s) => s.name === b.service)) {
-      out.push({ message: `balancer ${b.name} refers to unknown service ${b.service}`, path: `${at}.service`, hint: `services here: ${m.services.map((s) => s.name).join(', ') || '(none)'}` });
+    else if (!services.has(b.service)) {
+      out.push({ message: `balancer ${b.name} refers to unknown service ${b.service}`, path: `${at}.service`, hint: `services here: ${nameList(serviceNames)}` });
     }
     (b.whitelist ?? []).forEach((w, i) => {
       if (!isValidCidr(w)) {

@@ -1,6 +1,6 @@
 import type { Manifest } from '../types';
 import type { Finding } from './finding';
-import { NAME, NAME_RULE, suggestName } from './finding';
+import { NAME, NAME_RULE, nameList, suggestName } from './finding';
 import { imagePullSecretProblem } from './image-pull-secrets';
 import { validateScale } from './scale';
 import { securityContextProblem } from './security-context';
@@ -11,6 +11,8 @@ export function validateServices(m: Manifest): { errors: Finding[]; warnings: Fi
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   const configIds = new Set((m.configs ?? []).map((c) => c.id ?? ''));
+  const resourceNames = m.resources.map((r) => r.name);
+  const resources = new Set(resourceNames);
   for (const s of m.services) {
     const at = `services.${s.name}`;
     if (!NAME.test(s.name)) errors.push({ message: `service name ${s.name} invalid, ${NAME_RULE}`, path: at, hint: `rename it, e.g. ${suggestName(s.name)}` });
@@ -24,11 +26,11 @@ export function validateServices(m: Manifest): { errors: Finding[]; warnings: Fi
     }
     s.resources.forEach((r, i) => {
       const name = r.split(':')[0] ?? '';
-      if (!m.resources.some((x) => x.name === name)) {
+      if (!resources.has(name)) {
         errors.push({
           message: `service ${s.name} references a resource that does not exist: ${name}`,
           path: `${at}.resources[${i}]`,
-          hint: m.resources.length > 0 ? `resources here: ${m.resources.map((x) => x.name).join(', ')}` : `declare it under resources:, e.g.\n    resources:\n      ${name}:\n        type: postgres`,
+          hint: m.resources.length > 0 ? `resources here: ${nameList(resourceNames)}` : `declare it under resources:, e.g.\n    resources:\n      ${name}:\n        type: postgres`,
         });
       }
     });

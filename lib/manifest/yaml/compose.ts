@@ -3,8 +3,8 @@
  * their offsets. The YAML grammar is handled by the `yaml` package; scalar typing follows
  * gopkg.in/yaml.v2 so that values mean what they mean to Convox.
  */
-import { isAlias, isMap, isScalar as isYamlScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
+import { Composer, isAlias, isMap, isNode, isScalar as isYamlScalar, isSeq, Parser, visit } from 'yaml';
+import type { Alias, CST, Document, Node as YamlNode } from 'yaml';
 import type { GoEntry, GoValue } from './go-value';
 import { resolvePlain, resolveTagged } from './resolve';
 
@@ -22,21 +22,39 @@ export interface ComposeResult {
   readonly warnings: readonly YamlProblem[];
 }
 
-/** Upper bound on values after alias expansion, so a "billion laughs" document fails fast. */
+/** Upper bound on values, aliases expanded, so that a "billion laughs" document fails fast. */
 const MAX_EXPANDED_NODES = 200_000;
+/**
+ * Upper bound on collections nested in each other. Real manifests nest fewer than 10; the `yaml`
+ * package composes recursively, so a document nested thousands deep would exhaust the stack.
+ */
+const MAX_NESTING = 100;
+/** Upper bound on alias hops and nesting together while composing (an alias can lead deeper). */
+const MAX_COMPOSE_DEPTH = 200;
 
-export function composeYaml(text: string): ComposeResult {
+/** `limits.maxValues` lowers the bound on values (for tests: a document at the real bound is large). */
+export function composeYaml(text: string, limits: { readonly maxValues?: number } = {}): ComposeResult {
+  const maxValues = limits.maxValues ?? MAX_EXPANDED_NODES;
   const errors: YamlProblem[] = [];
   const warnings: YamlProblem[] = [];
-  const docs = parseAllDocuments(text, {
-    schema: 'failsafe',
-    version: '1.1',
-    uniqueKeys: false,
-    merge: false,
-    prettyErrors: false,
-    strict: true,
-  });
-  const documents: Document.Parsed[] = Array.isArray(docs) ? docs : [];
+  // Tokens first (the parser is iterative), so that nesting is bounded before anything recurses.
+  const tokens = Array.from(new Parser().parse(text));
+  const tooDeep = nestingBeyond(tokens, MAX_NESTING);
+  if (tooDeep !== undefined) {
+    errors.push({ pos: tooDeep, code: 'NESTING_TOO_DEEP', message: `the document nests lists and maps more than ${MAX_NESTING} levels deep` });
+    return { value: { kind: 'null', pos: 0 }, errors, warnings };
+  }
+  const docs = Array.from(
+    new Composer({
+      schema: 'failsafe',
+      version: '1.1',
+      uniqueKeys: false,
+      merge: false,
+      prettyErrors: false,
+      strict: true,
+    }).compose(tokens),
+  );
+  const documents: Document.Parsed[] = docs;
   const doc = documents[0];
   if (!doc) return { value: { kind: 'null', pos: 0 }, errors, warnings };
   if (documents.length > 1) {
@@ -54,14 +72,17 @@ export function composeYaml(text: string): ComposeResult {
   }
   if (errors.length > 0) return { value: { kind: 'null', pos: 0 }, errors, warnings };
 
+  const targets = aliasTargets(doc);
   let expanded = 0;
+  let aliases = 0;
   const compose = (node: YamlNode | null | undefined, fallbackPos: number, depth: number): GoValue => {
-    if (++expanded > MAX_EXPANDED_NODES) throw new ExpansionLimit(fallbackPos);
-    if (depth > 200) throw new ExpansionLimit(fallbackPos);
+    if (++expanded > maxValues) throw new ExpansionLimit(fallbackPos, aliases > 0 ? 'aliases' : 'values');
+    if (depth > MAX_COMPOSE_DEPTH) throw new ExpansionLimit(fallbackPos, 'depth');
     if (node === null || node === undefined) return { kind: 'null', pos: fallbackPos };
     const pos = node.range?.[0] ?? fallbackPos;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      aliases++;
+      const target = targets.get(node);
       if (!target) {
         errors.push({ pos, code: 'BAD_ALIAS', message: `unknown anchor '${node.source}' referenced` });
         return { kind: 'null', pos };
@@ -117,11 +138,12 @@ export function composeYaml(text: string): ComposeResult {
     return { value, errors, warnings };
   } catch (e) {
     if (e instanceof ExpansionLimit) {
-      errors.push({
-        pos: e.pos,
-        code: 'ALIAS_EXPANSION',
-        message: `the document expands to more than ${MAX_EXPANDED_NODES} values through anchors and aliases`,
-      });
+      const message = {
+        aliases: `the document expands to more than ${maxValues} values through anchors and aliases`,
+        values: `the document has more than ${maxValues} values`,
+        depth: `the document nests more than ${MAX_COMPOSE_DEPTH} levels deep through anchors and aliases`,
+      }[e.reason];
+      errors.push({ pos: e.pos, code: e.reason === 'values' ? 'TOO_MANY_VALUES' : 'ALIAS_EXPANSION', message });
       return { value: { kind: 'null', pos: 0 }, errors, warnings };
     }
     throw e;
@@ -129,9 +151,50 @@ export function composeYaml(text: string): ComposeResult {
 }
 
 class ExpansionLimit extends Error {
-  constructor(readonly pos: number) {
-    super('alias expansion limit');
+  constructor(
+    readonly pos: number,
+    readonly reason: 'aliases' | 'values' | 'depth',
+  ) {
+    super('expansion limit');
   }
+}
+
+/**
+ * The node each alias refers to: the last node anchored with its name before it, as
+ * `Alias.resolve` finds it. Resolved in one walk: `resolve` walks the whole document on every
+ * call, which made an alias bomb take seconds to refuse.
+ */
+function aliasTargets(doc: Document.Parsed): Map<Alias, YamlNode | undefined> {
+  const anchors = new Map<string, YamlNode>();
+  const targets = new Map<Alias, YamlNode | undefined>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (isNode(node) && node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return targets;
+}
+
+/**
+ * The offset of a collection nested deeper than `limit` in the parser's tokens, if there is one.
+ * Walked with an explicit stack: the tokens of a hostile document nest as deep as it does.
+ */
+function nestingBeyond(tokens: readonly CST.Token[], limit: number): number | undefined {
+  const stack: { token: CST.Token; depth: number }[] = tokens.map((token) => ({ token, depth: 0 }));
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { token, depth } = top;
+    if (token.type === 'document') {
+      if (token.value) stack.push({ token: token.value, depth });
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth >= limit) return token.offset;
+      for (const item of token.items) {
+        if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+        if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** yaml.v2 treats an untagged plain `<<` (or one tagged `!!merge`) as a merge key; a quoted one is text. */

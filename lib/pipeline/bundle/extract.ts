@@ -5,6 +5,9 @@
  * link leading out), holds anything but files, folders and links, or exceeds the size limits.
  * Decompression is bounded as it happens, so a "zip bomb" stops at the limit. A refused bundle
  * leaves nothing behind.
+ *
+ * The work per entry is bounded too: folders an entry implies count as entries, and a path's
+ * folders are checked once, when the first entry inside them is met.
  */
 import { createHash } from 'node:crypto';
 import { link, mkdir, open, rm, symlink } from 'node:fs/promises';
@@ -13,14 +16,18 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SlipwayError } from '../../errors';
+import { MAX_MANIFEST_BYTES } from '../../manifest/limits';
 
 export interface BundleLimits {
   /** Largest bundle accepted, as stored (compressed). */
   readonly maxCompressedBytes: number;
   /** Largest total size of the files in the bundle. */
   readonly maxExtractedBytes: number;
+  /** Entries, counting the folders that entries imply (`a/b/c` implies `a` and `a/b`). */
   readonly maxEntries: number;
   readonly maxPathLength: number;
+  /** Largest convox.yml accepted; the manifest engine's limit when not given. */
+  readonly maxManifestBytes?: number;
 }
 
 export const DEFAULT_BUNDLE_LIMITS: BundleLimits = {
@@ -28,7 +35,14 @@ export const DEFAULT_BUNDLE_LIMITS: BundleLimits = {
   maxExtractedBytes: 2 * 1024 * 1024 * 1024,
   maxEntries: 100_000,
   maxPathLength: 1024,
+  maxManifestBytes: MAX_MANIFEST_BYTES,
 };
+
+/** The longest name of one file or folder most file systems allow, in bytes. */
+const MAX_NAME_BYTES = 255;
+
+/** File system errors an entry's name or shape can cause: the bundle's fault, not the rack's. */
+const ENTRY_ERRORS = new Set(['ENAMETOOLONG', 'EMLINK', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EINVAL', 'EILSEQ']);
 
 export type BundleRejection =
   | 'not-an-archive'
@@ -131,11 +145,13 @@ function parsePax(data: Buffer): Map<string, string> {
 /** Split an archive path into safe segments, or refuse it. */
 function segmentsOf(path: string, limits: BundleLimits): string[] {
   if (path.includes('\0')) throw new BundleRejectedError('bad-path', `the bundle has an entry whose name contains a NUL byte`, path);
-  if (path.length > limits.maxPathLength) throw new BundleRejectedError('bad-path', `the bundle has a path longer than ${limits.maxPathLength} characters`, path.slice(0, 80));
+  if (path.length > limits.maxPathLength) throw new BundleRejectedError('bad-path', `the bundle has a path longer than ${limits.maxPathLength} characters: ${path.slice(0, 80)}...`, path.slice(0, 80));
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw new BundleRejectedError('absolute-path', `the bundle has an absolute path: ${path}`, path);
   if (path.includes('\\')) throw new BundleRejectedError('bad-path', `the bundle has a path with a backslash: ${path}`, path);
   const segments = path.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw new BundleRejectedError('parent-traversal', `the bundle has a path that climbs out of its folder: ${path}`, path);
+  // Refused here, named, rather than failing the write with ENAMETOOLONG.
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_NAME_BYTES)) throw new BundleRejectedError('bad-path', `the bundle has a file or folder name longer than ${MAX_NAME_BYTES} bytes: ${path}`, path);
   return segments;
 }
 
@@ -227,6 +243,29 @@ class ByteReader {
     this.buffered = rest.length;
     return out;
   }
+
+  /** Pass over `n` bytes chunk by chunk, never holding them all; false if the stream ends first. */
+  async skip(n: number): Promise<boolean> {
+    for (let left = n; left > 0; ) {
+      if (this.buffered === 0) {
+        const r = await this.source.next();
+        if (r.done) return false;
+        this.chunks = [r.value];
+        this.buffered = r.value.length;
+      }
+      const first = this.chunks[0] as Buffer;
+      if (first.length <= left) {
+        this.chunks.shift();
+        this.buffered -= first.length;
+        left -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(left);
+        this.buffered -= left;
+        left = 0;
+      }
+    }
+    return true;
+  }
 }
 
 export async function extractBundle(source: Readable | AsyncIterable<Buffer>, dest: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<ExtractedBundle> {
@@ -245,6 +284,8 @@ async function extractInto(source: AsyncIterable<Buffer>, dest: string, limits: 
   const overhead = (limits.maxEntries + 2) * BLOCK * 3;
   const reader = new ByteReader(archiveBytes(source, limits.maxExtractedBytes + overhead)[Symbol.asyncIterator]());
   const kinds = new Map<string, 'dir' | 'file' | 'link'>();
+  /** Sizes of the files extracted, so that a hard link's size is known. */
+  const sizes = new Map<string, number>();
   let entries = 0;
   let files = 0;
   let bytes = 0;
@@ -276,7 +317,6 @@ async function extractInto(source: AsyncIterable<Buffer>, dest: string, limits: 
       continue;
     }
 
-    if (++entries > limits.maxEntries) throw new BundleRejectedError('too-many-entries', `the bundle has more than ${limits.maxEntries} entries`);
     const name = pax.get('path') ?? longName ?? header.name;
     const linkname = pax.get('linkpath') ?? longLink ?? header.linkname;
     const size = pax.has('size') ? Number(pax.get('size')) : header.size;
@@ -286,71 +326,103 @@ async function extractInto(source: AsyncIterable<Buffer>, dest: string, limits: 
 
     const segments = segmentsOf(name, limits);
     const path = segments.join('/');
-    for (let i = 1; i < segments.length; i++) {
-      const parent = segments.slice(0, i).join('/');
-      const kind = kinds.get(parent);
-      if (kind === 'link') throw new BundleRejectedError('path-through-link', `the bundle writes through a link: ${name}`, name);
-      if (kind === 'file') throw new BundleRejectedError('bad-path', `the bundle puts ${name} inside the file ${parent}`, name);
-    }
     const target = join(dest, ...segments);
 
-    switch (header.type) {
-      case '5': {
-        if (size > 0) await readBody(size);
-        if (path === '') continue;
-        const existing = kinds.get(path);
-        if (existing !== undefined && existing !== 'dir') throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
-        await mkdir(target, { recursive: true, mode: 0o755 });
-        markParents(kinds, segments);
-        kinds.set(path, 'dir');
-        break;
+    // The folders this entry needs that no earlier entry made. A folder already made had all of
+    // its own folders checked then, so the walk up stops there: each folder is checked once.
+    const newFolders: string[] = [];
+    for (let parent = path.slice(0, Math.max(0, path.lastIndexOf('/'))); parent !== ''; parent = parent.slice(0, Math.max(0, parent.lastIndexOf('/')))) {
+      const kind = kinds.get(parent);
+      if (kind === 'dir') break;
+      if (kind === 'link') throw new BundleRejectedError('path-through-link', `the bundle writes through a link: ${name}`, name);
+      if (kind === 'file') throw new BundleRejectedError('bad-path', `the bundle puts ${name} inside the file ${parent}`, name);
+      newFolders.push(parent);
+    }
+    // Implied folders count as entries: a few deep paths must not create millions of folders.
+    entries += 1 + newFolders.length;
+    if (entries > limits.maxEntries) throw new BundleRejectedError('too-many-entries', `the bundle has more than ${limits.maxEntries} entries (counting the folders they imply), at ${name}`, name);
+    const makeParent = async (): Promise<void> => {
+      if (newFolders.length === 0) return;
+      await mkdir(join(dest, ...segments.slice(0, -1)), { recursive: true, mode: 0o755 });
+      for (const folder of newFolders) kinds.set(folder, 'dir');
+    };
+
+    try {
+      switch (header.type) {
+        case '5': {
+          // A folder's body means nothing; it may be as large as the limits allow, so it is not buffered.
+          if (size > 0 && !(await reader.skip(size + ((BLOCK - (size % BLOCK)) % BLOCK)))) throw new BundleRejectedError('corrupt', 'the bundle ends in the middle of an entry', name);
+          if (path === '') continue;
+          const existing = kinds.get(path);
+          if (existing !== undefined && existing !== 'dir') throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
+          if (existing === 'dir') continue;
+          await makeParent();
+          await mkdir(target, { mode: 0o755 });
+          kinds.set(path, 'dir');
+          break;
+        }
+        case '0':
+        case '\0':
+        case '7': {
+          if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
+          if (!Number.isSafeInteger(size) || size < 0) throw new BundleRejectedError('corrupt', `the bundle has a bad size for ${name}`, name);
+          checkManifestSize(path, size, limits, name);
+          bytes += size;
+          if (bytes > limits.maxExtractedBytes) throw new BundleRejectedError('too-large', `the bundle's files add up to more than ${limits.maxExtractedBytes} bytes, at ${name}`, name);
+          await makeParent();
+          kinds.set(path, 'file');
+          sizes.set(path, size);
+          await writeFile(target, size, (header.mode & 0o111) !== 0 ? 0o755 : 0o644, reader, name);
+          files++;
+          break;
+        }
+        case '2': {
+          if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
+          checkLinkTarget(segments, linkname, name);
+          await makeParent();
+          await symlink(linkname, target);
+          kinds.set(path, 'link');
+          break;
+        }
+        case '1': {
+          if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
+          let source: string;
+          try {
+            source = segmentsOf(linkname, limits).join('/');
+          } catch (e) {
+            if (!(e instanceof BundleRejectedError)) throw e;
+            throw new BundleRejectedError(e.reason, `the bundle has a hard link that points outside it: ${name} -> ${linkname}`, name);
+          }
+          if (kinds.get(source) !== 'file') throw new BundleRejectedError('bad-hardlink', `the bundle has a hard link to something that is not an earlier file in it: ${name} -> ${linkname}`, name);
+          // A link shares its file's content: a convox.yml linked to a large file is a large convox.yml.
+          checkManifestSize(path, sizes.get(source) ?? 0, limits, name);
+          await makeParent();
+          await link(join(dest, ...source.split('/')), target);
+          kinds.set(path, 'file');
+          sizes.set(path, sizes.get(source) ?? 0);
+          files++;
+          break;
+        }
+        default:
+          throw new BundleRejectedError('unsupported-entry', `the bundle has an entry that is not a file, folder or link (type ${JSON.stringify(header.type)}): ${name}`, name);
       }
-      case '0':
-      case '\0':
-      case '7': {
-        if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
-        if (!Number.isSafeInteger(size) || size < 0) throw new BundleRejectedError('corrupt', `the bundle has a bad size for ${name}`, name);
-        bytes += size;
-        if (bytes > limits.maxExtractedBytes) throw new BundleRejectedError('too-large', `the bundle's files add up to more than ${limits.maxExtractedBytes} bytes`, name);
-        await mkdir(join(dest, ...segments.slice(0, -1)), { recursive: true, mode: 0o755 });
-        markParents(kinds, segments);
-        kinds.set(path, 'file');
-        await writeFile(target, size, (header.mode & 0o111) !== 0 ? 0o755 : 0o644, reader, name);
-        files++;
-        break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!(e instanceof BundleRejectedError) && code !== undefined && ENTRY_ERRORS.has(code)) {
+        throw new BundleRejectedError('bad-path', `the bundle has an entry this machine cannot create (${code}): ${name}`, name);
       }
-      case '2': {
-        if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
-        checkLinkTarget(segments, linkname, name);
-        await mkdir(join(dest, ...segments.slice(0, -1)), { recursive: true, mode: 0o755 });
-        markParents(kinds, segments);
-        await symlink(linkname, target);
-        kinds.set(path, 'link');
-        break;
-      }
-      case '1': {
-        if (path === '' || kinds.has(path)) throw new BundleRejectedError('duplicate-entry', `the bundle has ${name} twice`, name);
-        const source = segmentsOf(linkname, limits).join('/');
-        if (kinds.get(source) !== 'file') throw new BundleRejectedError('bad-hardlink', `the bundle has a hard link to something that is not an earlier file in it: ${name} -> ${linkname}`, name);
-        await mkdir(join(dest, ...segments.slice(0, -1)), { recursive: true, mode: 0o755 });
-        markParents(kinds, segments);
-        await link(join(dest, ...source.split('/')), target);
-        kinds.set(path, 'file');
-        files++;
-        break;
-      }
-      default:
-        throw new BundleRejectedError('unsupported-entry', `the bundle has an entry that is not a file, folder or link (type ${JSON.stringify(header.type)}): ${name}`, name);
+      throw e;
     }
   }
   if (kinds.get('convox.yml') !== 'file') throw new BundleRejectedError('no-manifest', 'the bundle has no convox.yml at its root');
   return { files, bytes };
 }
 
-function markParents(kinds: Map<string, 'dir' | 'file' | 'link'>, segments: string[]): void {
-  for (let i = 1; i < segments.length; i++) {
-    const parent = segments.slice(0, i).join('/');
-    if (!kinds.has(parent)) kinds.set(parent, 'dir');
+/** convox.yml is read whole and parsed: one larger than the manifest engine reads is refused before it is written. */
+function checkManifestSize(path: string, size: number, limits: BundleLimits, name: string): void {
+  const max = limits.maxManifestBytes ?? MAX_MANIFEST_BYTES;
+  if (path === 'convox.yml' && size > max) {
+    throw new BundleRejectedError('too-large', `the bundle's convox.yml is ${size} bytes, more than the limit of ${max} bytes for a manifest`, name);
   }
 }
 
