@@ -5,6 +5,10 @@
  * executes faithfully: JSONPath only (no JSONata, no Assign, no Distributed Map).
  */
 import './promise-with-resolvers';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import aslValidator from 'asl-validator';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions as LocalRunOptions } from 'aws-local-stepfunctions';
@@ -28,8 +32,67 @@ export class AslDefinitionError extends SlipwayError {
 /** Fields of JSONata states, and Assign: the local runner would ignore them, so machines must not use them. */
 const IGNORED_LOCALLY = ['Assign', 'Arguments', 'Output'];
 
+/**
+ * Which definitions passed the checks, by digest. asl-validator builds its JSON-schema validator
+ * afresh on every call (a second or more of CPU each on a busy machine), and the local rack checks
+ * its four machines each time it starts: after a crash, that is time no app can deploy. The rack
+ * keeps the digests in its state folder (ValidatedDefinitionsFile); a process remembers its own.
+ */
+export interface ValidatedDefinitions {
+  has(digest: string): boolean;
+  add(digest: string): void;
+}
+
+/** Bump when the checks below change, so that definitions remembered as valid are checked again. */
+const CHECKS_VERSION = 1;
+const VALIDATOR_VERSION = (createRequire(import.meta.url)('asl-validator/package.json') as { version: string }).version;
+const checkedHere = new Set<string>();
+
+/** What a verdict depends on: the definition's text, the checks and asl-validator's version. */
+export function definitionDigest(definition: AslDefinition): string {
+  return createHash('sha256').update(`checks ${CHECKS_VERSION} asl-validator ${VALIDATOR_VERSION}\n${JSON.stringify(definition)}`).digest('hex');
+}
+
+/** The digests in a JSON file, written aside and renamed (a crash mid-write leaves the old list, or none: then the checks run again). */
+export class ValidatedDefinitionsFile implements ValidatedDefinitions {
+  private readonly digests: Set<string>;
+
+  constructor(private readonly file: string) {
+    let known: unknown = [];
+    try {
+      known = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      // None yet, or unreadable: every definition is checked.
+    }
+    this.digests = new Set(Array.isArray(known) ? known.filter((d): d is string => typeof d === 'string') : []);
+  }
+
+  has(digest: string): boolean {
+    return this.digests.has(digest);
+  }
+
+  add(digest: string): void {
+    if (this.digests.has(digest)) return;
+    this.digests.add(digest);
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+      writeFileSync(temp, JSON.stringify([...this.digests]));
+      renameSync(temp, this.file);
+    } catch {
+      // Not remembered: the next start checks again.
+    }
+  }
+}
+
 /** Check a definition with asl-validator (which modifies its input, so it gets a copy) and refuse what runs differently here. */
-export function validateDefinition(machine: string, definition: AslDefinition): void {
+export function validateDefinition(machine: string, definition: AslDefinition, remembered?: ValidatedDefinitions): void {
+  const digest = definitionDigest(definition);
+  if (remembered?.has(digest)) return;
+  if (checkedHere.has(digest)) {
+    remembered?.add(digest);
+    return;
+  }
   const copy = structuredClone(definition) as unknown as Parameters<typeof aslValidator>[0];
   const validation = aslValidator(copy, { checkArn: true, checkPaths: true });
   if (!validation.isValid) throw new AslDefinitionError(machine, validation.errorsText('; '));
@@ -45,6 +108,8 @@ export function validateDefinition(machine: string, definition: AslDefinition): 
   };
   visit(definition, 'the machine');
   if (problems.length > 0) throw new AslDefinitionError(machine, `${problems.join('; ')}: the local runner would not execute this as AWS does; keep machines on JSONPath without Assign`);
+  checkedHere.add(digest);
+  remembered?.add(digest);
 }
 
 export interface RunOptions {
@@ -52,6 +117,8 @@ export interface RunOptions {
   readonly executionName: string;
   /** Milliseconds to wait in each Wait state instead of its duration (tests); real durations otherwise. */
   readonly waitMs?: number;
+  /** Told the name of each Task state as the execution enters it (what DescribeExecution's history would show). */
+  readonly onTask?: (stateName: string) => void;
 }
 
 /** How an execution ended, as Step Functions' DescribeExecution reports it. */
@@ -83,10 +150,12 @@ export class LocalStateMachine {
     readonly name: string,
     readonly definition: AslDefinition,
     private readonly dispatch: StepDispatcher,
+    options: { readonly validated?: ValidatedDefinitions } = {},
   ) {
-    validateDefinition(name, definition);
-    // The runner normalises the definition it is given in place; it gets a copy.
-    this.machine = new StateMachine(structuredClone(definition) as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: true, checkPaths: true } });
+    validateDefinition(name, definition, options.validated);
+    // The runner normalises the definition it is given in place; it gets a copy. Its own check
+    // is asl-validator with the options validateDefinition used: done already.
+    this.machine = new StateMachine(structuredClone(definition) as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { noValidate: true } });
     this.tasks = statesOfType(definition, 'Task').map((t) => t.name);
     this.waits = statesOfType(definition, 'Wait').map((t) => t.name);
   }
@@ -97,6 +166,7 @@ export class LocalStateMachine {
         stateName,
         async (taskInput: JSONValue): Promise<JSONValue> => {
           const { step, payload } = stepOf(taskInput, stateName);
+          options.onTask?.(stateName);
           return (await this.dispatch(step, payload, { stateName, executionName: options.executionName })) as JSONValue;
         },
       ]),
