@@ -14,8 +14,8 @@
  *   executions.jsonl  state machine executions, by name
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SlipwayError } from '../../errors';
 import { deployExecutionName, parseBundleKey } from '../../pipeline/bundle/key';
@@ -31,7 +31,7 @@ import { machineDefinitions } from '../../pipeline/machines/pipeline-machines';
 import type { AlarmMonitor } from '../../pipeline/ports/runtime';
 import { CLEANUP_STEPS } from '../../pipeline/steps/cleanup';
 import type { CleanupConfig } from '../../pipeline/steps/cleanup';
-import { DEPLOY_STEPS, loadRelease } from '../../pipeline/steps/deploy';
+import { DEPLOY_STEPS, loadRelease, reconcileTimers } from '../../pipeline/steps/deploy';
 import type { DeployConfig, DeployContext } from '../../pipeline/steps/deploy';
 import { deleteApp } from '../../pipeline/steps/delete-app';
 import type { DeletedApp } from '../../pipeline/steps/delete-app';
@@ -42,7 +42,7 @@ import { deployTrigger } from '../../pipeline/steps/trigger';
 import { RecordEnvStore } from '../../pipeline/stores/env-store';
 import { NotFoundError, ReleaseStore, systemClock } from '../../pipeline/stores/release-store';
 import type { ExecutionOutcome } from '../asl-runner';
-import { LocalStateMachine } from '../asl-runner';
+import { LocalStateMachine, ValidatedDefinitionsFile } from '../asl-runner';
 import { LocalBuilder } from '../builder/local-builder';
 import { DirBundleStore } from '../dir-bundle-store';
 import type { ExecutionRecord } from '../executions';
@@ -131,12 +131,17 @@ export class LocalRack {
       ...(options.schedulerNow ? { now: options.schedulerNow } : {}),
     });
     const sink = new JsonlEventSink(join(dir, 'events.jsonl'), { ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}) });
-    const events = new EventPublisher({
-      put: async (batch) => {
-        await sink.put(batch);
-        for (const e of batch) options.onEvent?.(e);
+    const events = new EventPublisher(
+      {
+        put: async (batch) => {
+          await sink.put(batch);
+          for (const e of batch) options.onEvent?.(e);
+        },
       },
-    });
+      undefined,
+      // An app's output can quote its resources' passwords (CACHE_PASS), which are not in its env.
+      (app) => this.resources.passwords(app),
+    );
     this.bundles = new DirBundleStore(join(dir, 'bundles'), {
       onObjectCreated: (event) => {
         const trigger = deployTrigger(event, this.config);
@@ -160,8 +165,10 @@ export class LocalRack {
     };
     const definitions = machineDefinitions(this.config, cleanup);
     const steps: Record<MachineName, object> = { Deploy: DEPLOY_STEPS, Rollback: ROLLBACK_STEPS, Timer: TIMER_STEPS, Cleanup: CLEANUP_STEPS };
+    // Definitions checked by an earlier start are not checked again: a restart after a crash is quicker.
+    const validated = new ValidatedDefinitionsFile(join(dir, 'machines.validated.json'));
     this.machines = Object.fromEntries(
-      (Object.keys(definitions) as MachineName[]).map((name) => [name, new LocalStateMachine(name, definitions[name], this.dispatcher(steps[name]))]),
+      (Object.keys(definitions) as MachineName[]).map((name) => [name, new LocalStateMachine(name, definitions[name], this.dispatcher(steps[name]), { validated })]),
     ) as Record<MachineName, LocalStateMachine>;
   }
 
@@ -169,10 +176,17 @@ export class LocalRack {
   static async start(options: LocalRackOptions): Promise<LocalRack> {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     const rack = new LocalRack(options);
-    await rack.runtime.start();
-    await rack.recover();
-    await rack.startRouter(options.routerPort);
-    await rack.scheduler.start();
+    try {
+      await rack.runtime.start();
+      await rack.recover();
+      await rack.startRouter(options.routerPort);
+      await rack.scheduler.start();
+      await rack.reconcileSchedules();
+    } catch (e) {
+      // What started stops again, so that the process can exit (and a supervisor start it again).
+      await rack.stop().catch(() => undefined);
+      throw e;
+    }
     return rack;
   }
 
@@ -397,9 +411,17 @@ export class LocalRack {
   /**
    * After a crash, nothing of the earlier run's executions is alive: their locks are released,
    * their queued uploads dropped and unfinished builds marked failed; each app's current release
-   * comes back up with its resources. The store stays as it was: the previous release serves.
+   * comes back up with its resources. The store stays as it was: the release the store calls
+   * current serves (the previous one if the crash came before Promote, the new one after).
+   *
+   * What the earlier run had started on the host goes first: its app processes (the runtime's
+   * start), its build steps, and its resource servers (those the current releases need start
+   * afresh, as they would anyway: a server left by a dead rack is never adopted).
    */
   private async recover(): Promise<void> {
+    await this.clearRecordLocks();
+    await this.stopOrphanBuildSteps();
+    await this.resources.stop();
     await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
     for (const app of await this.store.listApps()) {
       // Its holder was an execution of the earlier run, which died with it: the lease need not run out.
@@ -410,6 +432,70 @@ export class LocalRack {
         if (build.status === 'running' || build.status === 'created') await this.store.updateBuild(app.name, build.id, (b) => ({ ...b, status: 'failed', reason: 'the rack stopped during the build' }));
       }
       if (app.release) await this.bringUp(app.name, app.release);
+    }
+  }
+
+  /**
+   * A record's lock file is held for one write; a rack killed during one leaves it behind, and
+   * the record table only takes a lock over once it is 30 s old, after its writers have given up
+   * waiting (15 s): the first write of a quick restart (releasing the app's lock below) would fail
+   * and the rack would not start. A state folder has one rack (`slipway rack start` refuses a
+   * second), and this one has written nothing yet: every lock and temporary file is the dead run's.
+   */
+  private async clearRecordLocks(): Promise<void> {
+    const records = join(this.options.stateDir, 'records');
+    for (const partition of await readdir(records).catch(() => [] as string[])) {
+      const files = await readdir(join(records, partition)).catch(() => [] as string[]);
+      for (const name of files) if (name.endsWith('.lock') || name.endsWith('.tmp')) await rm(join(records, partition, name), { force: true });
+    }
+  }
+
+  /**
+   * A build's RUN steps are the builder's children, in the rack's process group: a rack killed
+   * outright leaves them running, still writing into the work folder recover() empties. They are
+   * found by their working folder, which is inside that work folder (a step that changed folder,
+   * or a system without /proc, is missed). Nothing of this run has started a build yet.
+   */
+  private async stopOrphanBuildSteps(): Promise<void> {
+    if (process.platform !== 'linux') return;
+    const work = await realpath(join(this.options.stateDir, 'work')).catch(() => undefined);
+    if (work === undefined) return;
+    const inWork = async (pid: number): Promise<boolean> => {
+      const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+      return cwd !== undefined && (cwd === work || cwd.startsWith(`${work}${sep}`));
+    };
+    const pids = (await readdir('/proc').catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => pid !== process.pid);
+    const orphans: number[] = [];
+    for (const pid of pids) if (await inWork(pid)) orphans.push(pid);
+    for (const pid of orphans) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    // SIGKILL is not instant: wait (briefly) until they are gone, so that the folder can go.
+    for (let tries = 0; tries < 50; tries++) {
+      const left: number[] = [];
+      for (const pid of orphans) if (await inWork(pid)) left.push(pid);
+      if (left.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Each app's timers as its current release declares them. Promote changes the current release
+   * first and the schedules after: a crash in between left the earlier release's schedules.
+   */
+  private async reconcileSchedules(): Promise<void> {
+    for (const app of await this.store.listApps()) {
+      if (!app.release) continue;
+      try {
+        await reconcileTimers(this.context, app.name, app.release);
+      } catch (e) {
+        // The rack still starts: the schedules stay as they were, and the next deploy reconciles them.
+        this.options.onLog?.({ time: new Date().toISOString(), app: app.name, service: '-', release: app.release, process: 'rack', stream: 'system', text: `the timers of ${app.release} could not be scheduled: ${(e as Error).message}` });
+      }
     }
   }
 
