@@ -68,7 +68,7 @@ timers:
 const SERVER = (version: string, healthy = true, crash = false): string => `
 const http = require('node:http');
 const sha = (text) => require('node:crypto').createHash('sha256').update(text || '').digest('hex');
-${crash ? "console.error('cannot reach ' + process.env.CACHE_URL + ' with key ' + process.env.PLANTED_API_KEY); process.exit(1);" : ''}
+${crash ? "console.error('cannot reach ' + process.env.CACHE_URL + ' with key ' + process.env.PLANTED_API_KEY + ' password ' + process.env.CACHE_PASS); process.exit(1);" : ''}
 const server = http.createServer(async (req, res) => {
   if (req.url === '/health') { res.writeHead(${healthy ? 200 : 503}); return res.end(); }
   if (req.url === '/planted') return res.end(JSON.stringify({ apiKey: sha(process.env.PLANTED_API_KEY), buildArg: require('node:fs').readFileSync('build-arg.sha256', 'utf8'), cachePassword: sha(new URL(process.env.CACHE_URL).password) }));
