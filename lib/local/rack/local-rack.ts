@@ -484,8 +484,9 @@ export class LocalRack {
   }
 
   /**
-   * Each app's timers as its current release declares them. Promote changes the current release
-   * first and the schedules after: a crash in between left the earlier release's schedules.
+   * Each app's timers as its current release declares them. Promote schedules a release's timers
+   * first and makes it current after: a crash in between left the schedules of a release that
+   * never became current.
    */
   private async reconcileSchedules(): Promise<void> {
     for (const app of await this.store.listApps()) {
