@@ -225,7 +225,7 @@ describe('the local rack, end to end (real builds, Redis, processes and HTTP)', 
 
   it('fails a one-off job that prints its Redis URL and env value, with both redacted from the failure and its events', async () => {
     const since = events.length;
-    const { execution, outcome } = await rack.run('shop', { service: 'web', command: `node -e "console.log('connecting to ' + process.env.CACHE_URL + ' as ' + process.env.PLANTED_API_KEY); process.exit(3)"` });
+    const { execution, outcome } = await rack.run('shop', { service: 'web', command: `node -e "console.log('connecting to ' + process.env.CACHE_URL + ' as ' + process.env.PLANTED_API_KEY + ' with ' + process.env.CACHE_PASS); process.exit(3)"` });
     const ended = await outcome;
     scan.collect(`run outcome ${execution}`, JSON.stringify(ended));
     expect(ended).toMatchObject({ status: 'FAILED' });

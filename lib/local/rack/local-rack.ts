@@ -25,7 +25,7 @@ import type { BuildId } from '../../pipeline/domain/ids';
 import type { Release } from '../../pipeline/domain/model';
 import { APP_NAME } from '../../pipeline/domain/model';
 import type { SlipwayEvent } from '../../pipeline/events';
-import { EventPublisher } from '../../pipeline/events';
+import { EventPublisher, redact } from '../../pipeline/events';
 import type { MachineName } from '../../pipeline/machines/pipeline-machines';
 import { machineDefinitions } from '../../pipeline/machines/pipeline-machines';
 import type { AlarmMonitor } from '../../pipeline/ports/runtime';
@@ -401,11 +401,25 @@ export class LocalRack {
 
   private dispatcher(steps: object): (step: string, input: unknown) => Promise<unknown> {
     const table = steps as Record<string, ((input: unknown, ctx: DeployContext) => Promise<unknown>) | undefined>;
-    return (step, input) => {
+    return async (step, input) => {
       const fn = table[step];
       if (!fn) throw new LocalRackError(`the state machine calls an unknown step ${step}`, { step });
-      return fn(input, this.context);
+      try {
+        return await fn(input, this.context);
+      } catch (e) {
+        // A step's error becomes its execution's cause (executions.jsonl, what the CLI prints). The
+        // steps redact the app's env from it; the resources' passwords only the rack knows.
+        if (e instanceof Error) e.message = redact(e.message, await this.resourcePasswords());
+        throw e;
+      }
     };
+  }
+
+  /** Every password of every app's resources; read only when a step fails, which is rare. */
+  private async resourcePasswords(): Promise<string[]> {
+    const apps = await this.store.listApps().catch(() => []);
+    const passwords = await Promise.all(apps.map((a) => this.resources.passwords(a.name).catch(() => [] as string[])));
+    return passwords.flat();
   }
 
   /**
