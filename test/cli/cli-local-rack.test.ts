@@ -22,6 +22,7 @@ import { getVia } from '../support/router-get';
 import type { RackEndpoint } from '../../lib/local/rack/api-server';
 import { processAlive } from '../../lib/local/rack/client';
 import { resourceBase } from '../../lib/local/rack/local-rack';
+import { QUICK_WEB_SERVICE } from '../support/quick-web-service';
 
 let stateDir: string;
 let appDir: string;
@@ -40,15 +41,7 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 
 const cli = (...args: string[]) => runCli([...args, '--state-dir', stateDir], { cwd: appDir, env: { SLIPWAY_RACK: '' } });
 
-const MANIFEST = (options: { test?: string } = {}) => `services:
-  web:
-    build: .
-    port: 3000
-    health:
-      path: /health
-      grace: 0
-      interval: 1
-    labels:
+const MANIFEST = (options: { test?: string } = {}) => `${QUICK_WEB_SERVICE}    labels:
       slipway/progress-deadline-seconds: "8"
     environment:
       - GREETING

@@ -18,18 +18,11 @@ import { NoDeployRunningError } from '../../lib/local/rack/errors';
 import { LocalRack } from '../../lib/local/rack/local-rack';
 import { tarArchive } from '../../lib/pipeline/bundle/tar-writer';
 import { getVia } from '../support/router-get';
+import { QUICK_WEB_SERVICE } from '../support/quick-web-service';
 
 const APP = 'shop';
 
-const MANIFEST = `services:
-  web:
-    build: .
-    port: 3000
-    health:
-      path: /health
-      grace: 0
-      interval: 1
-    environment:
+const MANIFEST = `${QUICK_WEB_SERVICE}    environment:
       - GREETING=hi
 timers:
   tick:

@@ -36,16 +36,9 @@ import { RecordEnvStore } from '../../lib/pipeline/stores/env-store';
 import { ReleaseStore, systemClock } from '../../lib/pipeline/stores/release-store';
 import { AlarmsDouble, BuilderDouble, ProvisionerDouble, RuntimeDouble, SchedulerDouble } from '../support/pipeline-doubles';
 import { getVia } from '../support/router-get';
+import { QUICK_WEB_SERVICE } from '../support/quick-web-service';
 
-const MANIFEST = `services:
-  web:
-    build: .
-    port: 3000
-    health:
-      path: /health
-      grace: 0
-      interval: 1
-`;
+const MANIFEST = QUICK_WEB_SERVICE;
 
 /** Answers its health check and, on any other path, the text it was built with. */
 const SERVER = (says: string): string => `

@@ -62,6 +62,7 @@ import type { SlipwayEvent } from '../../lib/pipeline/events';
 import { ReleaseStore } from '../../lib/pipeline/stores/release-store';
 import { CLI } from '../support/paths';
 import { getVia } from '../support/router-get';
+import { QUICK_WEB_SERVICE } from '../support/quick-web-service';
 
 interface BundleOptions {
   /** What the service answers with (before its release id). */
@@ -89,15 +90,7 @@ function scheduleOf(version: string): string {
 }
 
 function bundle(o: BundleOptions): Buffer {
-  const manifest = `services:
-  web:
-    build: .
-    port: 3000
-    health:
-      path: /health
-      grace: 0
-      interval: 1
-${o.progressDeadlineSeconds !== undefined ? `    labels:\n      slipway/progress-deadline-seconds: "${o.progressDeadlineSeconds}"\n` : ''}${o.cache ? '    resources:\n      - cache\nresources:\n  cache:\n    type: redis\n' : ''}timers:
+  const manifest = `${QUICK_WEB_SERVICE}${o.progressDeadlineSeconds !== undefined ? `    labels:\n      slipway/progress-deadline-seconds: "${o.progressDeadlineSeconds}"\n` : ''}${o.cache ? '    resources:\n      - cache\nresources:\n  cache:\n    type: redis\n' : ''}timers:
   tick:
     schedule: "${scheduleOf(o.version)}"
     service: web
